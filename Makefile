@@ -1,0 +1,40 @@
+# The commands people run. `make run` and `make test` set everything up first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint format bench chromium
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+## Set up, migrate, load the demo, and run web + worker + beat on http://127.0.0.1:8000
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) scripts/run.py
+
+## Set up and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: setup chromium
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+## Debian's Chromium for the browser tests (never `playwright install`)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	$(PY) -m bench

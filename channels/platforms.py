@@ -19,6 +19,37 @@ class Stability(models.TextChoices):
     BETA = "beta", "Beta"
 
 
+class JobType(models.TextChoices):
+    IMPORT_ORDERS = "import_orders", "Import Orders"
+    EXPORT_INVENTORY = "export_inventory", "Export Inventory"
+    EXPORT_TRACKING = "export_tracking", "Export Tracking"
+    SEND_ORDERS = "send_orders", "Send Orders"
+    RECEIVE_SHIPMENTS = "receive_shipments", "Receive Shipments"
+    IMPORT_INVENTORY = "import_inventory", "Import Inventory"
+    SEND_PURCHASE_ORDERS = "send_purchase_orders", "Send Purchase Orders"
+    RECEIVE_RECEIPTS = "receive_receipts", "Receive Receipts"
+    IMPORT_PRODUCTS = "import_products", "Import Products"
+    EXPORT_PRODUCTS = "export_products", "Export Products"
+
+
+SALES_JOB_TYPES = (
+    JobType.IMPORT_ORDERS,
+    JobType.EXPORT_INVENTORY,
+    JobType.EXPORT_TRACKING,
+    JobType.IMPORT_PRODUCTS,
+    JobType.EXPORT_PRODUCTS,
+)
+FULFILLMENT_JOB_TYPES = (
+    JobType.SEND_ORDERS,
+    JobType.RECEIVE_SHIPMENTS,
+    JobType.IMPORT_INVENTORY,
+    JobType.SEND_PURCHASE_ORDERS,
+    JobType.RECEIVE_RECEIPTS,
+    JobType.IMPORT_PRODUCTS,
+    JobType.EXPORT_PRODUCTS,
+)
+
+
 @dataclass(frozen=True)
 class Platform:
     key: str
@@ -28,38 +59,51 @@ class Platform:
     supports_product_import: bool
     supports_webhooks: bool
     supports_fetch_by_id: bool
+    job_types: tuple[str, ...]
 
 
 PLATFORMS = {
     p.key: p
     for p in (
         Platform(
-            "sandbox_marketplace",
-            "Sandbox Marketplace",
-            ChannelKind.SALES,
-            Stability.STABLE,
-            True,
-            True,
-            True,
+            key="sandbox_marketplace",
+            label="Sandbox Marketplace",
+            kind=ChannelKind.SALES,
+            stability=Stability.STABLE,
+            supports_product_import=True,
+            supports_webhooks=True,
+            supports_fetch_by_id=True,
+            job_types=SALES_JOB_TYPES,
         ),
         Platform(
-            "sandbox_marketplace_beta",
-            "Sandbox Marketplace Beta",
-            ChannelKind.SALES,
-            Stability.BETA,
-            True,
-            True,
-            True,
+            key="sandbox_marketplace_beta",
+            label="Sandbox Marketplace Beta",
+            kind=ChannelKind.SALES,
+            stability=Stability.BETA,
+            supports_product_import=True,
+            supports_webhooks=True,
+            supports_fetch_by_id=True,
+            job_types=SALES_JOB_TYPES,
         ),
-        Platform("sandbox_3pl", "Sandbox 3PL", ChannelKind.FULFILLMENT, Stability.STABLE, False, False, True),
         Platform(
-            "sandbox_3pl_beta",
-            "Sandbox 3PL Beta",
-            ChannelKind.FULFILLMENT,
-            Stability.BETA,
-            False,
-            False,
-            True,
+            key="sandbox_3pl",
+            label="Sandbox 3PL",
+            kind=ChannelKind.FULFILLMENT,
+            stability=Stability.STABLE,
+            supports_product_import=False,
+            supports_webhooks=False,
+            supports_fetch_by_id=True,
+            job_types=FULFILLMENT_JOB_TYPES,
+        ),
+        Platform(
+            key="sandbox_3pl_beta",
+            label="Sandbox 3PL Beta",
+            kind=ChannelKind.FULFILLMENT,
+            stability=Stability.BETA,
+            supports_product_import=False,
+            supports_webhooks=False,
+            supports_fetch_by_id=True,
+            job_types=FULFILLMENT_JOB_TYPES,
         ),
     )
 }

@@ -1,0 +1,173 @@
+"""Schedule maths for automation jobs: when each window opens and when its run fires.
+Pure functions over aware datetimes; the caller supplies `now` and the account's zone."""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
+from zoneinfo import ZoneInfo
+
+ZERO = timedelta(0)
+DAY = timedelta(days=1)
+# From this period up, windows are times of day (cron style); below it, real-time intervals.
+TIME_OF_DAY_PERIOD = timedelta(hours=2)
+MAX_OFFSET = timedelta(minutes=10)
+
+
+def _duration_label(minutes: int) -> str:
+    amount, unit = (minutes // 60, "hour") if minutes % 60 == 0 else (minutes, "minute")
+    return f"{amount} {unit}{'' if amount == 1 else 's'}"
+
+
+# Catalogues as (minutes or None, label) pairs, ready for Django choices.
+PERIOD_CHOICES: tuple[tuple[int, str], ...] = tuple(
+    (m, f"Each {_duration_label(m)}") for m in (5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
+)
+BETA_DELAY_CHOICES: tuple[tuple[int | None, str], ...] = ((None, "None"),) + tuple(
+    (m, _duration_label(m)) for m in (5, 10, 15, 30, 60, 120, 180, 240)
+)
+STABLE_DELAY_CHOICES: tuple[tuple[int | None, str], ...] = (
+    (None, "None"),
+    (5, "Minimal 5 minutes"),
+) + tuple((m, _duration_label(m)) for m in (10, 15, 30, 60))
+EMERGENCY_PERIOD_CHOICES: tuple[tuple[int | None, str], ...] = ((None, "None"),) + tuple(
+    (m, f"Each {_duration_label(m)}") for m in (15, 30, 60, 120, 240, 360, 720, 1440)
+)
+WEBHOOK_DELAY_CHOICES: tuple[tuple[int | None, str], ...] = ((None, "None"),) + tuple(
+    (m, _duration_label(m)) for m in (1, 5, 10, 15, 30, 60)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    window_start: datetime  # aware UTC; identifies the window (idempotency key)
+    run_at: datetime  # aware UTC; when the job fires
+
+
+def offset_bound(period: timedelta) -> timedelta:
+    """Runs fire within this long after their window opens (before any postpone)."""
+    return min(period / 10, MAX_OFFSET)
+
+
+def offset_for(job_key: str, period: timedelta) -> timedelta:
+    """Stable per-job offset in whole seconds, in [0, offset_bound(period))."""
+    # A hash rather than random() so every process and restart agrees, and jobs spread out.
+    fraction = int.from_bytes(hashlib.sha256(job_key.encode()).digest()[:8])
+    return timedelta(seconds=fraction * int(offset_bound(period).total_seconds()) >> 64)
+
+
+def validate_beta_delay(period: timedelta, delay: timedelta) -> str | None:
+    """Error message when a beta delay cannot be used with this period, else None."""
+    if delay < ZERO:
+        return "Delay cannot be negative."
+    if delay >= period:
+        return "Delay must be shorter than the period."
+    return None
+
+
+def runs_after(
+    now: datetime,
+    tz: ZoneInfo,
+    period: timedelta,
+    *,
+    job_key: str,
+    shift_earlier: timedelta = ZERO,
+    postpone: timedelta = ZERO,
+) -> Iterator[Run]:
+    """Every run firing strictly after `now`, in order, forever.
+
+    `shift_earlier` is the beta delay (windows open that much earlier);
+    `postpone` is the stable delay (runs fire that much after their window opens).
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    if period <= ZERO or DAY % period:
+        raise ValueError("period must divide a day")
+    if error := validate_beta_delay(period, shift_earlier):
+        raise ValueError(error)
+    if postpone < ZERO:
+        raise ValueError("postpone cannot be negative")
+    return _runs(now, tz, period, shift_earlier, offset_for(job_key, period) + postpone)
+
+
+def next_runs(
+    now: datetime,
+    tz: ZoneInfo,
+    period: timedelta,
+    *,
+    job_key: str,
+    shift_earlier: timedelta = ZERO,
+    postpone: timedelta = ZERO,
+    count: int = 5,
+) -> list[Run]:
+    """The next `count` runs after `now` (for the preview)."""
+    runs = runs_after(now, tz, period, job_key=job_key, shift_earlier=shift_earlier, postpone=postpone)
+    return list(islice(runs, count))
+
+
+def next_run(
+    now: datetime,
+    tz: ZoneInfo,
+    period: timedelta,
+    *,
+    job_key: str,
+    shift_earlier: timedelta = ZERO,
+    postpone: timedelta = ZERO,
+) -> Run:
+    """The first run after `now`."""
+    runs = runs_after(now, tz, period, job_key=job_key, shift_earlier=shift_earlier, postpone=postpone)
+    return next(runs)
+
+
+def _runs(
+    now: datetime, tz: ZoneInfo, period: timedelta, shift_earlier: timedelta, delay: timedelta
+) -> Iterator[Run]:
+    # A window that opened before `now` is still upcoming while its run has not fired yet.
+    last = now.astimezone(UTC) - delay
+    day = last.astimezone(tz).date()
+    first = -shift_earlier % period
+    while True:
+        for opening in _openings(day, tz, period, first, last):
+            # Drops labels already passed in real time though not on the wall clock (repeated
+            # autumn hour), and merges labels that one DST gap resolves onto the same instant.
+            if opening > last:
+                last = opening
+                yield Run(opening, opening + delay)
+        day += DAY
+
+
+def _openings(
+    day: date, tz: ZoneInfo, period: timedelta, first: timedelta, after: datetime
+) -> Iterator[datetime]:
+    """UTC openings of the windows of one local day, skipping those certainly not after `after`."""
+    midnight = datetime.combine(day, time(), tzinfo=tz)
+    if period >= TIME_OF_DAY_PERIOD:
+        elapsed = after.astimezone(tz).replace(tzinfo=None) - midnight.replace(tzinfo=None)
+        for k in range(max(0, (elapsed - first) // period + 1), DAY // period):
+            yield _resolve(midnight + first + k * period)
+    else:
+        start, end = _resolve(midnight), _resolve(midnight + DAY)
+        opening = start + first + max(0, (after - start - first) // period + 1) * period
+        while opening < end:
+            yield opening
+            opening += period
+
+
+def _resolve(local: datetime) -> datetime:
+    """UTC instant of a wall-clock time: its first occurrence, or the end of the gap it falls in."""
+    utc = local.astimezone(UTC)  # fold=0 already picks the first of a repeated time
+    # Inside a gap fold=0 reads the pre-transition offset, which the round trip does not keep.
+    if utc.astimezone(local.tzinfo).utcoffset() == local.utcoffset():
+        return utc
+    # zoneinfo exposes no transition table, so bisect (to the second) for the offset change
+    # between the instant fold=1 reads (before the change) and the one fold=0 reads (after).
+    before, after = local.replace(fold=1).astimezone(UTC), utc
+    old_offset = before.astimezone(local.tzinfo).utcoffset()
+    while after - before > timedelta(seconds=1):
+        middle = before + timedelta(seconds=(after - before).total_seconds() // 2)
+        if middle.astimezone(local.tzinfo).utcoffset() == old_offset:
+            before = middle
+        else:
+            after = middle
+    return after

@@ -48,6 +48,8 @@ FULFILLMENT_JOB_TYPES = (
     JobType.IMPORT_PRODUCTS,
     JobType.EXPORT_PRODUCTS,
 )
+# The sandbox 3PL keeps an item master it is sent but is no product source of its own.
+SANDBOX_3PL_JOB_TYPES = tuple(t for t in FULFILLMENT_JOB_TYPES if t != JobType.IMPORT_PRODUCTS)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ PLATFORMS = {
             supports_product_import=False,
             supports_webhooks=False,
             supports_fetch_by_id=True,
-            job_types=FULFILLMENT_JOB_TYPES,
+            job_types=SANDBOX_3PL_JOB_TYPES,
         ),
         Platform(
             key="sandbox_3pl_beta",
@@ -103,7 +105,7 @@ PLATFORMS = {
             supports_product_import=False,
             supports_webhooks=False,
             supports_fetch_by_id=True,
-            job_types=FULFILLMENT_JOB_TYPES,
+            job_types=SANDBOX_3PL_JOB_TYPES,
         ),
     )
 }
@@ -112,3 +114,7 @@ PLATFORM_CHOICES = [(p.key, p.label) for p in PLATFORMS.values()]
 
 def platforms_supporting_product_import(kind: str) -> list[str]:
     return [p.key for p in PLATFORMS.values() if p.kind == kind and p.supports_product_import]
+
+
+def platforms_of_kind(kind: str) -> list[Platform]:
+    return [p for p in PLATFORMS.values() if p.kind == kind]

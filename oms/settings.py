@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "accounts",
     "channels",
     "automations",
+    "catalog",
+    "orders",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +181,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# Channels. Credentials and webhook secrets are encrypted with a key derived from this.
+CHANNEL_SECRETS_KEY = os.environ.get("CHANNEL_SECRETS_KEY", SECRET_KEY)
+# Every call to a channel's platform is bounded by this many seconds.
+CHANNEL_CONNECTOR_TIMEOUT = float(os.environ.get("CHANNEL_CONNECTOR_TIMEOUT", "10"))
+# The sandbox marketplace/3PL simulator (manage.py run_sandbox) and where it sends webhooks.
+SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8765")
+SANDBOX_STORE = Path(os.environ.get("SANDBOX_STORE", VAR_DIR / "sandbox.json"))
+PORTAL_URL = os.environ.get("PORTAL_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+# Inbound webhook bodies above this answer 413.
+WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+WEBHOOK_TOLERANCE_SECONDS = 300
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,155 @@
+"""Writes to products and inventory. Every change of a level goes through
+`adjust_inventory` or `set_on_hand`, which write the ledger entry in the same
+transaction and announce the change on commit (for real-time inventory pushes)."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.models import Account, User, Warehouse
+
+from . import units
+from .models import AdjustmentReason, AdjustmentSource, InventoryAdjustment, InventoryLevel, Product
+from .signals import inventory_changed
+
+PRODUCT_FIELDS = ("sku", "name", "description", "barcode", "price", "is_active")
+DIMENSION_FIELDS = ("length", "width", "height")
+
+
+@dataclass(frozen=True)
+class LedgerContext:
+    """Why and by whom a level changes: the ledger columns besides the quantities."""
+
+    reason: str
+    source: str
+    actor: User | None = None
+    channel_id: int | None = None
+    job_run_id: int | None = None
+    note: str = ""
+
+
+def find_product(account: Account, sku: str) -> Product | None:
+    return Product.objects.filter(account=account, sku__iexact=sku.strip()).first()
+
+
+def products_by_sku(account: Account, skus) -> dict[str, Product]:
+    """Products of these SKUs keyed by upper-case SKU (SKUs are case-insensitive)."""
+    wanted = {s.strip().upper() for s in skus if s}
+    if not wanted:
+        return {}
+    query = Q()
+    for sku in wanted:
+        query |= Q(sku__iexact=sku)
+    return {p.sku.upper(): p for p in Product.objects.filter(account=account).filter(query)}
+
+
+def _announce(account_id: int, product_id: int, warehouse_id: int) -> None:
+    transaction.on_commit(
+        lambda: inventory_changed.send(
+            sender=InventoryLevel,
+            account_id=account_id,
+            product_ids=(product_id,),
+            warehouse_ids=(warehouse_id,),
+        )
+    )
+
+
+def adjust_inventory(
+    product: Product, warehouse: Warehouse, quantity: int, context: LedgerContext, reserved: int = 0
+) -> InventoryAdjustment | None:
+    """Change on hand by `quantity` (and reserved by `reserved`); None if both are 0."""
+    if product.account_id != warehouse.account_id:
+        raise ValidationError({"warehouse": ["Select a warehouse of this account."]})
+    if quantity == 0 and reserved == 0:
+        return None
+    with transaction.atomic():
+        level, _ = InventoryLevel.objects.select_for_update().get_or_create(
+            product=product, warehouse=warehouse
+        )
+        level.on_hand += quantity
+        level.reserved += reserved
+        level.save(update_fields=["on_hand", "reserved", "updated_at"])
+        entry = InventoryAdjustment.objects.create(
+            account_id=product.account_id,
+            product=product,
+            warehouse=warehouse,
+            quantity=quantity,
+            reserved_quantity=reserved,
+            on_hand_after=level.on_hand,
+            reserved_after=level.reserved,
+            reason=context.reason,
+            source=context.source,
+            actor=context.actor,
+            channel_id=context.channel_id,
+            job_run_id=context.job_run_id,
+            note=context.note[:255],
+        )
+        _announce(product.account_id, product.pk, warehouse.pk)
+    return entry
+
+
+def set_on_hand(
+    product: Product, warehouse: Warehouse, on_hand: int, context: LedgerContext
+) -> InventoryAdjustment | None:
+    """Make on hand equal to a counted quantity; the ledger records the difference."""
+    with transaction.atomic():
+        level, _ = InventoryLevel.objects.select_for_update().get_or_create(
+            product=product, warehouse=warehouse
+        )
+        return adjust_inventory(product, warehouse, on_hand - level.on_hand, context)
+
+
+def manual_adjustment(
+    actor: User | None,
+    account: Account,
+    *,
+    product: Product,
+    warehouse: Warehouse,
+    quantity: int,
+    reason: str = AdjustmentReason.MANUAL,
+    note: str = "",
+    source: str = AdjustmentSource.MANUAL,
+) -> InventoryAdjustment:
+    """An adjustment a person (page) or a REST client (API) makes."""
+    errors = {}
+    if product.account_id != account.pk:
+        errors["product"] = ["Select a product of this account."]
+    if warehouse.account_id != account.pk:
+        errors["warehouse"] = ["Select a warehouse of this account."]
+    if reason not in AdjustmentReason.values:
+        errors["reason"] = ["Select a reason."]
+    if not isinstance(quantity, int) or quantity == 0:
+        errors["quantity"] = ["Enter a quantity other than 0 (negative to remove stock)."]
+    if errors:
+        raise ValidationError(errors)
+    return adjust_inventory(
+        product, warehouse, quantity, LedgerContext(reason, source, actor=actor, note=note)
+    )
+
+
+def save_product(account: Account, values: dict, product: Product | None = None) -> Product:
+    """Create or update a product from values in the account's units (length, weight…)."""
+    product = product or Product(account=account)
+    for field in PRODUCT_FIELDS:
+        if field in values:
+            setattr(product, field, values[field])
+    product.sku = (product.sku or "").strip()
+    for dim in DIMENSION_FIELDS:
+        if dim in values:
+            setattr(product, f"{dim}_mm", units.to_mm(values[dim], account.size_unit))
+    if "weight" in values:
+        product.weight_g = units.to_g(values["weight"], account.weight_unit)
+    errors = {}
+    try:
+        product.full_clean(exclude=["account", "source_channel"], validate_constraints=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    clash = Product.objects.filter(account=account, sku__iexact=product.sku).exclude(pk=product.pk)
+    if product.sku and clash.exists():
+        errors.setdefault("sku", []).append("This account already has a product with this SKU.")
+    if errors:
+        raise ValidationError(errors)
+    product.save()
+    return product

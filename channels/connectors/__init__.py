@@ -1,0 +1,26 @@
+"""The connector of each platform, and the one way to build one for a channel."""
+
+from .base import Connector
+from .sandbox_3pl import Sandbox3PLBetaConnector, Sandbox3PLConnector
+from .sandbox_marketplace import SandboxMarketplaceBetaConnector, SandboxMarketplaceConnector
+
+CONNECTORS: dict[str, type[Connector]] = {
+    cls.platform.key: cls
+    for cls in (
+        SandboxMarketplaceConnector,
+        SandboxMarketplaceBetaConnector,
+        Sandbox3PLConnector,
+        Sandbox3PLBetaConnector,
+    )
+}
+
+
+def connector_class(platform: str) -> type[Connector]:
+    return CONNECTORS[platform]
+
+
+def connector_for(channel, http=None) -> Connector:
+    """The channel's connector with its decrypted credentials; `http` replaces the client."""
+    cls = connector_class(channel.platform)
+    credentials = channel.credentials
+    return cls(credentials, http or cls.http_client(credentials))

@@ -1,0 +1,281 @@
+"""The connector interface every platform implements.
+
+A connector speaks one platform's wire format and nothing else: it turns the platform's
+records into the neutral records below and back, so that `channels.sync` (which reads
+and writes the portal's data) never sees a platform's JSON. It is built with its
+credentials and an HTTP client injected, declares its capabilities through its Platform,
+and has one method per job type. Methods a platform does not support raise
+NotSupported. Every failure of the peer raises a ConnectorError whose message is shown
+to the user as is.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from ..platforms import Platform
+
+
+class ConnectorError(Exception):
+    """The platform could not do what was asked; str() is a sentence for the job log."""
+
+
+class ConnectorUnavailable(ConnectorError):
+    """Refused connection, DNS failure, connection reset."""
+
+
+class ConnectorTimeout(ConnectorError):
+    pass
+
+
+class ConnectorProtocolError(ConnectorError):
+    """The answer is not what the platform's API promises (not JSON, wrong shape)."""
+
+
+class ConnectorAuthError(ConnectorError):
+    pass
+
+
+class ConnectorHttpError(ConnectorError):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class NotSupported(ConnectorError):
+    pass
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    name: str
+    label: str
+    help_text: str = ""
+
+
+# Neutral records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelProduct:
+    external_id: str
+    sku: str
+    name: str
+    description: str = ""
+    barcode: str = ""
+    price: Decimal | None = None
+    length_mm: Decimal | None = None
+    width_mm: Decimal | None = None
+    height_mm: Decimal | None = None
+    weight_g: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+    name: str = ""
+    unit_price: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    external_id: str
+    number: str
+    ordered_at: datetime
+    lines: tuple[Line, ...]
+    currency: str = "USD"
+    customer_name: str = ""
+    customer_email: str = ""
+    customer_phone: str = ""
+    ship_address1: str = ""
+    ship_address2: str = ""
+    ship_city: str = ""
+    ship_region: str = ""
+    ship_postal_code: str = ""
+    ship_country: str = ""
+    carrier_code: str = ""
+    service_code: str = ""
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    sku: str
+    location: str | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class TrackingUpdate:
+    reference: str
+    order_external_id: str
+    carrier_code: str
+    service_code: str
+    tracking_number: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class FulfillmentRequest:
+    reference: str
+    location: str
+    lines: tuple[Line, ...]
+    carrier_code: str = ""
+    service_code: str = ""
+    ship_to: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PurchaseOrderRequest:
+    reference: str
+    number: str
+    location: str
+    lines: tuple[Line, ...]
+    expected_at: date | None = None
+
+
+@dataclass(frozen=True)
+class ChannelShipment:
+    external_id: str
+    order_reference: str
+    location: str
+    tracking_number: str
+    shipped_at: datetime
+    lines: tuple[Line, ...]
+    carrier_code: str = ""
+    service_code: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelReceipt:
+    external_id: str
+    purchase_order_reference: str
+    location: str
+    received_at: datetime
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class WebhookNotice:
+    event_id: str
+    topic: str
+    entity_ids: tuple[str, ...]
+
+
+# Results ---------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+@dataclass
+class Fetched(Generic[T]):
+    """Records read from the platform; records it could not read are named in messages."""
+
+    items: list[T] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"fetched": len(self.items), "unreadable": len(self.messages)}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the platform did with one pushed item: created, updated, unchanged or rejected."""
+
+    key: str
+    result: str
+    external_id: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result != "rejected"
+
+
+@dataclass
+class Pushed:
+    """Outcomes of the items pushed; when the platform failed part-way, `stopped_by` says
+    why and the outcomes so far still count (they happened on the platform)."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    stopped_by: str = ""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counts[outcome.result] = counts.get(outcome.result, 0) + 1
+        return counts
+
+
+class Connector:
+    """Base of every platform's connector."""
+
+    platform: Platform
+    credential_fields: tuple[CredentialField, ...] = ()
+    # The job types an inbound webhook topic concerns: what the engine runs for it.
+    topic_job_types: dict[str, tuple[str, ...]] = {}
+
+    def __init__(self, credentials: dict, http):
+        self.credentials = credentials
+        self.http = http
+
+    @classmethod
+    def http_client(cls, credentials: dict):
+        """The platform's default HTTP client (base URL, auth headers, timeout)."""
+        raise NotImplementedError
+
+    @classmethod
+    def supports(cls, job_type: str) -> bool:
+        return job_type in cls.platform.job_types
+
+    def _unsupported(self, what: str):
+        raise NotSupported(f"{self.platform.label} does not support {what}.")
+
+    # Set-up --------------------------------------------------------------------------
+
+    def list_locations(self) -> list[str]:
+        self._unsupported("listing locations")
+
+    def register_webhook(self, url: str, secret: str) -> None:
+        self._unsupported("webhooks")
+
+    @classmethod
+    def parse_webhook(cls, payload: dict) -> WebhookNotice:
+        """The event in a verified webhook body; raises ConnectorProtocolError if unreadable."""
+        raise NotSupported(f"{cls.platform.label} does not support webhooks.")
+
+    # One method per job type ---------------------------------------------------------
+
+    def import_orders(self, ids: list[str] | None = None) -> Fetched[ChannelOrder]:
+        self._unsupported("Import Orders")
+
+    def export_inventory(self, levels: list[StockLevel]) -> Pushed:
+        self._unsupported("Export Inventory")
+
+    def export_tracking(self, updates: list[TrackingUpdate]) -> Pushed:
+        self._unsupported("Export Tracking")
+
+    def import_products(self, ids: list[str] | None = None) -> Fetched[ChannelProduct]:
+        self._unsupported("Import Products")
+
+    def export_products(self, products: list[ChannelProduct]) -> Pushed:
+        self._unsupported("Export Products")
+
+    def send_orders(self, requests: list[FulfillmentRequest]) -> Pushed:
+        self._unsupported("Send Orders")
+
+    def receive_shipments(self, ids: list[str] | None = None) -> Fetched[ChannelShipment]:
+        self._unsupported("Receive Shipments")
+
+    def import_inventory(self) -> Fetched[StockLevel]:
+        self._unsupported("Import Inventory")
+
+    def send_purchase_orders(self, requests: list[PurchaseOrderRequest]) -> Pushed:
+        self._unsupported("Send Purchase Orders")
+
+    def receive_receipts(self, ids: list[str] | None = None) -> Fetched[ChannelReceipt]:
+        self._unsupported("Receive Receipts")

@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import Q
 
 from channels.models import Channel
+from channels.platforms import ChannelKind, platforms_supporting_product_import
 
 from .models import (
     TIMEZONE_CHOICES,
@@ -48,7 +49,10 @@ class AccountMainForm(forms.Form):
         label="Master Product Source", choices=MasterProductSource.choices
     )
     master_product_channel = ChannelChoiceField(
-        label="Master Product Channel", queryset=Channel.objects.none(), required=False
+        label="Master Product Channel",
+        queryset=Channel.objects.none(),
+        required=False,
+        help_text="This account's active channels of the chosen kind whose platform can import products.",
     )
     default_warehouse = forms.ModelChoiceField(
         label="Default Warehouse", queryset=Warehouse.objects.none(), required=False
@@ -71,7 +75,18 @@ class AccountMainForm(forms.Form):
             Q(pk__in=organizations.values("pk")) | Q(pk=account.organization_id)
         )
         self.fields["default_warehouse"].queryset = account.warehouses.filter(is_active=True)
-        self.fields["master_product_channel"].queryset = account.channels.all()
+        # Only channels that can be the master are offered (SPEC 2); the current one stays
+        # listed so the page shows what is stored even if it no longer qualifies.
+        self.fields["master_product_channel"].queryset = account.channels.filter(
+            Q(
+                is_active=True,
+                platform__in=[
+                    *platforms_supporting_product_import(ChannelKind.SALES),
+                    *platforms_supporting_product_import(ChannelKind.FULFILLMENT),
+                ],
+            )
+            | Q(pk=account.master_product_channel_id)
+        )
         if not access.can_edit_organization_fields:
             self.fields["organization"].disabled = True
             self.fields["license_type"].disabled = True

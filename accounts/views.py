@@ -236,8 +236,11 @@ def _main_tab(request, access, here):
         request.session[SHOWN_KEY.format(account.pk)] = key
         messages.success(request, "A new API key was generated; the previous key no longer works.")
         return redirect(here)
+    # Disabled fields (Organization and License Type for account-level roles, all of
+    # them for Account Users) take their value from `initial`, on POST as on GET.
+    initial = AccountMainForm.initial_for(account)
     if request.method == "POST":
-        form = AccountMainForm(request.POST, **form_kwargs)
+        form = AccountMainForm(request.POST, initial=initial, **form_kwargs)
         if form.is_valid():
             data = dict(form.cleaned_data)
             version = data.pop("version")
@@ -251,7 +254,7 @@ def _main_tab(request, access, here):
                 messages.success(request, "Account saved.")
                 return redirect(here)
     else:
-        form = AccountMainForm(initial=AccountMainForm.initial_for(account), **form_kwargs)
+        form = AccountMainForm(initial=initial, **form_kwargs)
     return {
         "form": form,
         "shown_key": shown_key,

@@ -112,7 +112,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
-        log.info("%s %s", self.address_string(), format % args)
+        log.debug("%s %s", self.address_string(), format % args)
 
     # Dispatch ------------------------------------------------------------------------
 
@@ -200,9 +200,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(200, b'{"orders": [{"id": "1", "lines": [', "application/json")
             return
         status, data, change = self._route(shop, method, path, query, body)
-        self._send_json(status, data)
         if change is not None:
             self.server.notify(shop, change)
+        self._send_json(status, data)
 
     def _route(self, shop, method, path, query, body):  # noqa: C901 - one flat routing table
         store = self.server.store

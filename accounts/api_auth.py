@@ -1,8 +1,132 @@
-"""REST authentication by per-account API key (`Authorization: Api-Key <key>`)."""
+"""Who is calling the REST API: a per-account API key (or a browser session), and how
+often each caller may call it."""
 
+import math
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from . import api_keys
+from .models import Account
+from .selectors import ApiKeyActor
+
+KEYWORD = "Api-Key"
+HEADER = "X-Api-Key"
+# Recording every use would write on every request; a minute is precise enough to
+# tell a live key from a forgotten one.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Real keys are ~56 characters; anything much longer is not worth hashing.
+MAX_KEY_LENGTH = 128
 
 
 class ApiKeyAuthentication(BaseAuthentication):
+    """`Authorization: Api-Key <key>` or `X-Api-Key: <key>`; the key's account only.
+
+    The visible prefix finds the account by an indexed column, then the SHA-256 of
+    the whole key is compared in constant time: one query, no slow KDF.
+    """
+
     def authenticate(self, request):
-        return None
+        key = self._key_from_headers(request)
+        if key is None:
+            return None
+        prefix = api_keys.split_prefix(key) if len(key) <= MAX_KEY_LENGTH else None
+        account = None
+        if prefix is not None:
+            # Prefixes are 32 random bits, so two accounts may share one: check each.
+            for candidate in Account.objects.filter(api_key_prefix=prefix, is_active=True).select_related(
+                "organization"
+            ):
+                if api_keys.key_matches(key, candidate.api_key_hash):
+                    account = candidate
+                    break
+        if account is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        self._record_use(account)
+        return ApiKeyActor(account=account, prefix=prefix), account
+
+    def authenticate_header(self, request):
+        return f'{KEYWORD} realm="api"'
+
+    @staticmethod
+    def _key_from_headers(request) -> str | None:
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == KEYWORD.lower():
+            key = credentials.strip()
+        elif "HTTP_X_API_KEY" in request.META:
+            key = request.META["HTTP_X_API_KEY"].strip()
+        else:
+            return None
+        if not key or " " in key:
+            raise exceptions.AuthenticationFailed(
+                f"Send the key as `Authorization: {KEYWORD} <key>` or `{HEADER}: <key>`."
+            )
+        return key
+
+    @staticmethod
+    def _record_use(account: Account) -> None:
+        now = timezone.now()
+        last_used = account.api_key_last_used_at
+        if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+            Account.objects.filter(pk=account.pk).update(api_key_last_used_at=now)
+            account.api_key_last_used_at = now
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = ["apiKeyHeader", "apiKeyAuthorization"]
+
+    def get_security_requirement(self, auto_schema):
+        # Either header will do: alternatives, not both at once.
+        return [{name: []} for name in self.name]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": HEADER,
+                "description": "The account's API key, e.g. `toms_ab12cd34_…`.",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": f"`{KEYWORD} <key>`: the same key in the Authorization header.",
+            },
+        ]
+
+
+class ApiRateThrottle(SimpleRateThrottle):
+    """One budget per API key (per person for sessions), rate from REST_FRAMEWORK's
+    DEFAULT_THROTTLE_RATES["api"].
+
+    DRF's UserRateThrottle keys on `user.pk`, which every API key shares (None), and
+    reads the rates once at import, so tests could not change them.
+    """
+
+    scope = "api"
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        if isinstance(user, ApiKeyActor):
+            ident = f"key:{user.prefix}:{user.account.pk}"
+        elif user is not None and user.is_authenticated:
+            ident = f"user:{user.pk}"
+        else:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def wait(self):
+        wait = super().wait()
+        # Retry-After is whole seconds; rounding down would invite a retry too early.
+        return None if wait is None else max(1, math.ceil(wait))

@@ -5,10 +5,12 @@ tenants leak nothing.
 """
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from .api_keys import masked
 from .models import (
     ACCOUNT_ROLES,
     ORGANIZATION_ROLES,
@@ -23,18 +25,51 @@ from .models import (
     ValidationDocument,
 )
 
+# The role an API key holds at its own account (not a person's role, so not a Role choice).
+API_KEY_ROLE = "api_key"
 
-def organizations_for(user: User) -> QuerySet[Organization]:
+
+@dataclass(frozen=True)
+class ApiKeyActor:
+    """A REST client holding one account's API key; it stands where a person stands.
+
+    It reaches its own account only, with the rights of an Account Administrator
+    except managing people, and is named in the audit log by its key's visible prefix.
+    """
+
+    account: Account
+    prefix: str
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+    is_active: ClassVar[bool] = True
+    is_staff: ClassVar[bool] = False
+    is_superuser: ClassVar[bool] = False
+    pk: ClassVar[None] = None
+
+    @property
+    def label(self) -> str:
+        return f"API key {masked(self.prefix)}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+Actor = User | ApiKeyActor
+
+
+def organizations_for(user: Actor) -> QuerySet[Organization]:
     """Organizations where the user holds an organization-level role."""
-    if not user.is_authenticated:
+    if isinstance(user, ApiKeyActor) or not user.is_authenticated:
         return Organization.objects.none()
     if user.is_superuser:
         return Organization.objects.all()
     return Organization.objects.filter(roles__user=user, roles__role__in=ORGANIZATION_ROLES).distinct()
 
 
-def accounts_for(user: User) -> QuerySet[Account]:
+def accounts_for(user: Actor) -> QuerySet[Account]:
     """Every account the user can reach, through an organization or directly."""
+    if isinstance(user, ApiKeyActor):
+        return Account.objects.filter(pk=user.account.pk, is_active=True).select_related("organization")
     if not user.is_authenticated:
         return Account.objects.none()
     if user.is_superuser:
@@ -57,8 +92,10 @@ def organization_role(user: User, organization: Organization) -> str | None:
     return assignment.role if assignment else None
 
 
-def account_role(user: User, account: Account) -> str | None:
+def account_role(user: Actor, account: Account) -> str | None:
     """The strongest role the user has at the account (organization roles win)."""
+    if isinstance(user, ApiKeyActor):
+        return API_KEY_ROLE if account.pk == user.account.pk else None
     org_role = organization_role(user, account.organization)
     if org_role:
         return org_role
@@ -103,11 +140,12 @@ class AccountAccess:
 
     @property
     def can_manage_users(self) -> bool:
-        return self.role != Role.ACCOUNT_USER
+        return self.role in (*ORGANIZATION_ROLES, Role.ACCOUNT_ADMINISTRATOR)
 
     @property
     def can_read_audit_log(self) -> bool:
-        return self.is_organization_level
+        # A key's client is its account's integration: it may read what was changed there.
+        return self.is_organization_level or self.role == API_KEY_ROLE
 
 
 def organization_access(user: User, organization_id) -> OrganizationAccess:
@@ -117,7 +155,7 @@ def organization_access(user: User, organization_id) -> OrganizationAccess:
     return OrganizationAccess(organization, organization_role(user, organization))
 
 
-def account_access(user: User, account_id, organization_id=None) -> AccountAccess:
+def account_access(user: Actor, account_id, organization_id=None) -> AccountAccess:
     """The account for this actor, or 404; optionally also within one organization."""
     accounts = accounts_for(user).filter(pk=account_id)
     if organization_id is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import api_keys
@@ -30,7 +31,7 @@ from .models import (
     ValidationDocument,
     Warehouse,
 )
-from .selectors import account_access, organization_access, organizations_for
+from .selectors import Actor, ApiKeyActor, account_access, organization_access, organizations_for
 from .signals import account_settings_changed
 
 # The settings of the Main tab, in the order the page shows them.
@@ -88,19 +89,22 @@ def _display(account: Account, field: str, value: Any) -> str:
 
 
 def _record(
-    actor: User | None,
+    actor: Actor | None,
     account: Account | None,
     organization: Organization,
     action: str,
     changes: list[Change],
 ) -> None:
     now = timezone.now()
-    label = actor.email if actor else "system"
+    if isinstance(actor, ApiKeyActor):
+        person, label = None, actor.label
+    else:
+        person, label = actor, actor.email if actor else "system"
     AuditEntry.objects.bulk_create(
         AuditEntry(
             organization=organization,
             account=account,
-            actor=actor,
+            actor=person,
             actor_label=label,
             at=now,
             action=action,
@@ -122,10 +126,16 @@ def _require(access_flag: bool) -> None:
         raise PermissionDenied("You do not have permission to make this change.")
 
 
-def _resolve_relations(actor: User, current: Account, changes: dict, errors: dict) -> dict:
+def _resolve_relations(actor: Actor, current: Account, changes: dict, errors: dict) -> dict:
     """Turn ids of related objects into objects found inside the actor's scope."""
     scopes = {
-        "organization": (organizations_for(actor), "Select one of your organizations."),
+        # The current organization always resolves: keeping it is no change, whoever saves.
+        "organization": (
+            Organization.objects.filter(
+                Q(pk__in=organizations_for(actor).values("pk")) | Q(pk=current.organization_id)
+            ),
+            "Select one of your organizations.",
+        ),
         "default_warehouse": (
             current.warehouses.filter(is_active=True),
             "Select an active warehouse of this account.",
@@ -144,7 +154,7 @@ def _resolve_relations(actor: User, current: Account, changes: dict, errors: dic
         try:
             resolved[field] = queryset.get(pk=int(pk))
         except (ValueError, TypeError, queryset.model.DoesNotExist):
-            errors[field] = [message]
+            errors[field] = [ValidationError(message, code="does_not_exist")]
             resolved.pop(field)
     return resolved
 
@@ -157,23 +167,35 @@ def _settings_rule_errors(candidate: Account) -> dict[str, list[str]]:
             "Size and Volume must be of the same system: Centimeter with Cubic Centimeter, "
             "or Inch with Cubic Inch."
         )
-        errors["size_unit"] = [message]
-        errors["volume_unit"] = [message]
+        errors["size_unit"] = [ValidationError(message, code="unit_system_mismatch")]
+        errors["volume_unit"] = [ValidationError(message, code="unit_system_mismatch")]
     source = candidate.master_product_source
     channel = candidate.master_product_channel
     if source != MasterProductSource.TECHOMS:
         label = MasterProductSource(source).label if source in MasterProductSource.values else source
         if channel is None:
-            errors["master_product_channel"] = [f"Select the master channel for the source {label}."]
+            errors["master_product_channel"] = [
+                ValidationError(f"Select the master channel for the source {label}.", code="required")
+            ]
         elif channel.kind != source:
-            errors["master_product_channel"] = [f"Select a channel of the kind {label}."]
+            errors["master_product_channel"] = [
+                ValidationError(f"Select a channel of the kind {label}.", code="wrong_channel_kind")
+            ]
         elif not channel.platform_info.supports_product_import:
-            errors["master_product_channel"] = ["This channel's platform does not support product import."]
+            errors["master_product_channel"] = [
+                ValidationError(
+                    "This channel's platform does not support product import.", code="no_product_import"
+                )
+            ]
         elif not channel.is_active:
-            errors["master_product_channel"] = ["This channel is inactive."]
+            errors["master_product_channel"] = [
+                ValidationError("This channel is inactive.", code="inactive_channel")
+            ]
     code = candidate.code
     if code and Account.objects.filter(code__iexact=code).exclude(pk=candidate.pk).exists():
-        errors.setdefault("code", []).append("An account with this code already exists.")
+        errors.setdefault("code", []).append(
+            ValidationError("An account with this code already exists.", code="unique")
+        )
     return errors
 
 
@@ -184,7 +206,7 @@ def _merge(errors: dict, more: dict) -> None:
 
 
 def update_account_settings(
-    actor: User, account: Account, changes: dict[str, Any], expected_version: int | None
+    actor: Actor, account: Account, changes: dict[str, Any], expected_version: int | None
 ) -> Account:
     """Validate and apply Main-tab settings; all or nothing.
 
@@ -195,7 +217,12 @@ def update_account_settings(
     _require(access.can_edit_settings)
     unknown = sorted(set(changes) - set(ACCOUNT_SETTINGS_FIELDS))
     if unknown:
-        raise ValidationError({field: ["This field is not an account setting."] for field in unknown})
+        raise ValidationError(
+            {
+                field: [ValidationError("This field is not an account setting.", code="unknown_field")]
+                for field in unknown
+            }
+        )
 
     with transaction.atomic():
         current = Account.objects.select_for_update().get(pk=account.pk)
@@ -223,7 +250,7 @@ def update_account_settings(
         ]
         for field in ORGANIZATION_LEVEL_FIELDS.intersection(changed):
             if not access.can_edit_organization_fields:
-                errors[field] = [NOT_ALLOWED]
+                errors[field] = [ValidationError(NOT_ALLOWED, code="organization_level_only")]
 
         try:
             candidate.full_clean(
@@ -232,7 +259,7 @@ def update_account_settings(
                 validate_constraints=False,
             )
         except ValidationError as exc:
-            _merge(errors, exc.message_dict)
+            _merge(errors, exc.error_dict)
         if not errors:
             _merge(errors, _settings_rule_errors(candidate))
         if errors:
@@ -266,7 +293,7 @@ def update_account_settings(
 
 
 def update_validation_rules(
-    actor: User, account: Account, rules: dict[tuple[str, str], str], expected_version: int | None
+    actor: Actor, account: Account, rules: dict[tuple[str, str], str], expected_version: int | None
 ) -> Account:
     """Set the enforcement status of (document, check) pairs; all or nothing."""
     access = account_access(actor, account.pk)
@@ -308,7 +335,7 @@ def update_validation_rules(
     return current
 
 
-def regenerate_api_key(actor: User | None, account: Account) -> str:
+def regenerate_api_key(actor: Actor | None, account: Account) -> str:
     """Issue a new key and revoke the old one at once; returns the key (shown once)."""
     if actor is not None:
         _require(account_access(actor, account.pk).can_edit_settings)
@@ -378,12 +405,19 @@ def _validate_warehouse(warehouse: Warehouse) -> None:
     try:
         warehouse.full_clean(exclude=["account"], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        _merge(errors, exc.message_dict)
+        _merge(errors, exc.error_dict)
     duplicate = Warehouse.objects.filter(
         account_id=warehouse.account_id, code__iexact=warehouse.code
     ).exclude(pk=warehouse.pk)
     if warehouse.code and duplicate.exists():
-        _merge(errors, {"code": ["This account already has a warehouse with this code."]})
+        _merge(
+            errors,
+            {
+                "code": [
+                    ValidationError("This account already has a warehouse with this code.", code="unique")
+                ]
+            },
+        )
     if errors:
         raise ValidationError(errors)
 
@@ -435,7 +469,14 @@ def set_warehouse_active(actor: User, warehouse: Warehouse, active: bool) -> War
     _require(account_access(actor, account.pk).can_manage_warehouses)
     if not active and account.default_warehouse_id == warehouse.pk:
         raise ValidationError(
-            {"is_active": ["This is the account's Default Warehouse: choose another default first."]}
+            {
+                "is_active": [
+                    ValidationError(
+                        "This is the account's Default Warehouse: choose another default first.",
+                        code="default_warehouse",
+                    )
+                ]
+            }
         )
     if warehouse.is_active != active:
         with transaction.atomic():

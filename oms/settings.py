@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "accounts",
     "channels",
@@ -147,12 +148,23 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "oms.api_errors.exception_handler",
+    # One budget per API key (per person for sessions); "N/second|minute|hour|day".
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("API_THROTTLE_RATE", "1200/minute")},
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "techOMS portal API",
     "DESCRIPTION": "Per-account REST API of the techOMS portal.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files are served by the portal itself: the docs work offline and
+    # under a strict Content-Security-Policy.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "ENUM_NAME_OVERRIDES": {"EnforcementStatusEnum": "accounts.models.EnforcementStatus"},
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport so the
@@ -192,6 +204,7 @@ PORTAL_URL = os.environ.get("PORTAL_URL", f"http://127.0.0.1:{os.environ.get('PO
 # Inbound webhook bodies above this answer 413.
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 WEBHOOK_TOLERANCE_SECONDS = 300
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("accounts.api_urls")),
     path("", include("accounts.urls")),
     path("", include("channels.urls")),
 ]

@@ -35,6 +35,8 @@ PROCESSES = {
         os.environ.get("WORKER_CONCURRENCY", "2"),
     ],
     "beat": [PYTHON, "-m", "celery", "-A", "oms", "beat", "-l", "info"],
+    # The sandbox marketplace/3PL simulator the demo channels talk to.
+    "sandbox": [PYTHON, "manage.py", "run_sandbox"],
 }
 
 
@@ -43,7 +45,9 @@ def main() -> int:
         name: subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)  # noqa: S603 - fixed argv
         for name, cmd in PROCESSES.items()
     }
-    print(f"techOMS portal on http://{HOST}:{PORT}/ (web, worker, beat). Ctrl-C stops all.", flush=True)
+    print(
+        f"techOMS portal on http://{HOST}:{PORT}/ (web, worker, beat, sandbox). Ctrl-C stops all.", flush=True
+    )
     stopping = False
 
     def stop(*_):

@@ -1,0 +1,292 @@
+"""REST endpoints of one account: its settings, warehouses, people and audit log.
+
+"The account" is the API key's account, or for a signed-in browser session the account
+selected in the portal. Changes go through accounts.services, exactly as the pages'.
+"""
+
+from django.db import transaction
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oms.api_errors import ErrorSerializer
+
+from . import services
+from .middleware import SESSION_KEY
+from .models import ORGANIZATION_ROLES, RoleAssignment
+from .selectors import API_KEY_ROLE, AccountAccess, ApiKeyActor, account_access
+from .serializers import (
+    AccountSerializer,
+    AccountUserFilterSerializer,
+    AccountUserSerializer,
+    AuditEntryFilterSerializer,
+    AuditEntrySerializer,
+    ValidationRulesSerializer,
+    WarehouseFilterSerializer,
+    WarehouseSerializer,
+)
+
+
+def _errors(*statuses: int) -> dict:
+    descriptions = {
+        400: "Invalid input, field by field; nothing was changed.",
+        401: "No API key, or an invalid or revoked one.",
+        403: "The caller may read but not change this (or CSRF failed for a session).",
+        404: "Not found in the caller's account (another tenant's ids answer the same).",
+        409: "The version sent is stale: someone saved since it was read; nothing was changed.",
+        429: "Too many requests for this key; see Retry-After.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in statuses}
+
+
+READ_ERRORS = _errors(401, 404, 429)
+
+
+class NoAccountSelected(exceptions.NotFound):
+    default_detail = "No account is selected in this session: choose one in the portal first."
+    default_code = "account_not_selected"
+
+
+class VersionConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "stale_version"
+
+    def __init__(self, error: services.StaleVersionError):
+        super().__init__(str(error))
+        self.extra = {"current_version": error.current_version}
+
+
+class AccountApiView(GenericAPIView):
+    """Resolves the caller's account once per request, or answers 404."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.access = self._access(request)
+        self.account = self.access.account
+
+    @staticmethod
+    def _access(request) -> AccountAccess:
+        if isinstance(request.user, ApiKeyActor):
+            # Authentication has just loaded the key's (active) account.
+            return AccountAccess(request.user.account, API_KEY_ROLE)
+        account_id = request.session.get(SESSION_KEY)
+        if not account_id:
+            raise NoAccountSelected()
+        return account_access(request.user, account_id)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "account": getattr(self, "account", None)}
+
+    def filters(self, serializer_class) -> dict:
+        query = serializer_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return query.validated_data
+
+
+class AccountView(AccountApiView):
+    """The settings of the caller's account: the portal's Main and API Validation Rules tabs."""
+
+    serializer_class = AccountSerializer
+
+    @extend_schema(
+        summary="The account's settings and API validation rules",
+        responses={200: AccountSerializer, **READ_ERRORS},
+    )
+    def get(self, request):
+        return Response(self.get_serializer(self.account).data)
+
+    @extend_schema(
+        summary="Change settings and/or API validation rules (all or nothing)",
+        description=(
+            "Same rules as the portal's Save: send only what changes plus the `version` you "
+            "read (`validation_rules_version` for rules). Organization and License Type are "
+            "for organization-level roles only."
+        ),
+        responses={200: AccountSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+    )
+    def patch(self, request):
+        if not self.access.can_edit_settings:
+            raise exceptions.PermissionDenied("Account Users may read the settings, not change them.")
+        serializer = self.get_serializer(self.account, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        settings = AccountSerializer.settings_changes(data)
+        try:
+            with transaction.atomic():
+                if "version" in data:
+                    services.update_account_settings(request.user, self.account, settings, data["version"])
+                if "validation_rules" in data:
+                    services.update_validation_rules(
+                        request.user,
+                        self.account,
+                        ValidationRulesSerializer.as_service_rules(data["validation_rules"]),
+                        data["validation_rules_version"],
+                    )
+        except services.StaleVersionError as error:
+            raise VersionConflict(error) from None
+        self.account.refresh_from_db()
+        return Response(self.get_serializer(self.account).data)
+
+
+class ApiPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class AuditLogPagination(CursorPagination):
+    # Entries keep arriving while a client pages; a cursor neither skips nor repeats.
+    ordering = ("-at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class WarehouseListView(AccountApiView):
+    """The account's warehouses: read with any key or role, add with organization-level roles."""
+
+    serializer_class = WarehouseSerializer
+    pagination_class = ApiPagination
+
+    def get_queryset(self):
+        return self.account.warehouses.order_by("name", "id")
+
+    @extend_schema(
+        summary="The account's warehouses",
+        parameters=[WarehouseFilterSerializer],
+        responses={200: WarehouseSerializer(many=True), **_errors(400, 401, 404, 429)},
+    )
+    def get(self, request):
+        filters = self.filters(WarehouseFilterSerializer)
+        warehouses = self.get_queryset()
+        if filters["is_active"] is not None:
+            warehouses = warehouses.filter(is_active=filters["is_active"])
+        if filters.get("code"):
+            warehouses = warehouses.filter(code__iexact=filters["code"])
+        if filters.get("search"):
+            term = filters["search"]
+            warehouses = warehouses.filter(Q(name__icontains=term) | Q(code__icontains=term))
+        page = self.paginate_queryset(warehouses)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Add a warehouse (organization-level roles only)",
+        responses={201: WarehouseSerializer, **_errors(400, 401, 403, 404, 429)},
+    )
+    def post(self, request):
+        if not self.access.can_manage_warehouses:
+            raise exceptions.PermissionDenied("Only organization-level roles manage warehouses.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        active = fields.pop("is_active", True)
+        with transaction.atomic():
+            warehouse = services.create_warehouse(request.user, self.account, **fields)
+            if not active:
+                services.set_warehouse_active(request.user, warehouse, False)
+        return Response(self.get_serializer(warehouse).data, status=status.HTTP_201_CREATED)
+
+
+class WarehouseDetailView(AccountApiView):
+    """One warehouse of the account; another account's ids answer 404."""
+
+    serializer_class = WarehouseSerializer
+
+    def get_object(self):
+        return get_object_or_404(self.account.warehouses, pk=self.kwargs["pk"])
+
+    @extend_schema(summary="One warehouse", responses={200: WarehouseSerializer, **READ_ERRORS})
+    def get(self, request, pk):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Edit, deactivate or reactivate a warehouse (organization-level roles only)",
+        responses={200: WarehouseSerializer, **_errors(400, 401, 403, 404, 429)},
+    )
+    def patch(self, request, pk):
+        warehouse = self.get_object()
+        if not self.access.can_manage_warehouses:
+            raise exceptions.PermissionDenied("Only organization-level roles manage warehouses.")
+        serializer = self.get_serializer(warehouse, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        active = fields.pop("is_active", None)
+        with transaction.atomic():
+            if fields:
+                warehouse = services.update_warehouse(request.user, warehouse, **fields)
+            if active is not None:
+                warehouse = services.set_warehouse_active(request.user, warehouse, active)
+        return Response(self.get_serializer(warehouse).data)
+
+
+class AccountUserListView(AccountApiView):
+    """People with a role at the account: its own roles and its organization's."""
+
+    serializer_class = AccountUserSerializer
+    pagination_class = ApiPagination
+
+    @extend_schema(
+        summary="Who has which role at the account (read-only)",
+        parameters=[AccountUserFilterSerializer],
+        responses={200: AccountUserSerializer(many=True), **_errors(400, 401, 404, 429)},
+    )
+    def get(self, request):
+        filters = self.filters(AccountUserFilterSerializer)
+        roles = (
+            RoleAssignment.objects.filter(
+                Q(account=self.account)
+                | Q(organization_id=self.account.organization_id, role__in=ORGANIZATION_ROLES)
+            )
+            .select_related("user")
+            .order_by("user__email", "id")
+        )
+        if filters.get("role"):
+            roles = roles.filter(role=filters["role"])
+        page = self.paginate_queryset(roles)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class AuditLogView(AccountApiView):
+    """The account's audit log: who changed which field when, old and new value."""
+
+    serializer_class = AuditEntrySerializer
+    pagination_class = AuditLogPagination
+
+    @extend_schema(
+        summary="Every saved change of the account, newest first (read-only)",
+        description="Readable by API keys and organization-level roles. Secrets are never logged.",
+        parameters=[AuditEntryFilterSerializer],
+        responses={200: AuditEntrySerializer(many=True), **_errors(400, 401, 403, 404, 429)},
+    )
+    def get(self, request):
+        if not self.access.can_read_audit_log:
+            raise exceptions.PermissionDenied("Only organization-level roles read the audit log.")
+        filters = self.filters(AuditEntryFilterSerializer)
+        entries = self.account.audit_entries.all()
+        if filters.get("action"):
+            entries = entries.filter(action=filters["action"])
+        if filters.get("since"):
+            entries = entries.filter(at__gte=filters["since"])
+        if filters.get("until"):
+            entries = entries.filter(at__lt=filters["until"])
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class NotFoundView(APIView):
+    """Unknown paths under the API answer JSON too, whoever asks."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise exceptions.NotFound("No such endpoint. Paths end with '/'; see /api/v1/docs/.")

@@ -3,6 +3,10 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before accounts.api_urls, whose last route answers 404 for every other API path.
+    path("api/v1/", include("channels.api_urls")),
+    path("api/v1/", include("catalog.api_urls")),
+    path("api/v1/", include("orders.api_urls")),
     path("api/v1/", include("accounts.api_urls")),
     path("", include("accounts.urls")),
     path("", include("channels.urls")),

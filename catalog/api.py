@@ -1,0 +1,208 @@
+"""REST endpoints of products (in the account's units), inventory levels and the
+adjustments ledger. Writes go through catalog.services."""
+
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+
+from accounts.models import Warehouse
+from channels.api_support import AccountScopedViewSet
+
+from . import services
+from .models import AdjustmentReason, AdjustmentSource, InventoryAdjustment, InventoryLevel, Product
+
+UNIT_HELP = "In the account's Unit of Measure (Account › Size / Weight)."
+
+
+class MeasureField(serializers.DecimalField):
+    """A dimension or weight in the account's units, stored in millimetres and grams."""
+
+    def __init__(self, measure: str, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(source="*", max_digits=14, decimal_places=3, help_text=UNIT_HELP, **kwargs)
+        self.measure = measure
+
+    def to_representation(self, product):
+        value = product.dimensions_in(self.parent.context["view"].account)[self.measure]
+        return None if value is None else str(value)
+
+    def run_validation(self, data=serializers.empty):
+        if data is None:
+            return {self.measure: None}
+        return {self.measure: super().run_validation(data)}
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    length = MeasureField("length")
+    width = MeasureField("width")
+    height = MeasureField("height")
+    volume = MeasureField("volume", read_only=True)
+    weight = MeasureField("weight")
+    units = serializers.SerializerMethodField()
+    source_channel = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "description",
+            "barcode",
+            "price",
+            "length",
+            "width",
+            "height",
+            "volume",
+            "weight",
+            "units",
+            "is_active",
+            "source_channel",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        # SKU uniqueness is the service's (case-insensitive) rule, reported on the field.
+        validators = []
+
+    def get_units(self, product) -> dict:
+        account = self.context["view"].account
+        return {"size": account.size_unit, "volume": account.volume_unit, "weight": account.weight_unit}
+
+
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
+    serializer_class = ProductSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Product.objects.none()
+        queryset = Product.objects.filter(account=self.account)
+        sku = self.request.query_params.get("sku")
+        return queryset.filter(sku__iexact=sku) if sku else queryset
+
+    def _save(self, product=None, partial=False):
+        serializer = self.get_serializer(product, data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return self.call(services.save_product, self.account, dict(serializer.validated_data), product)
+
+    def create(self, request):
+        product = self._save()
+        return Response(self.get_serializer(product).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        return Response(self.get_serializer(self._save(self.get_object(), partial=True)).data)
+
+
+class InventoryLevelSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    warehouse_code = serializers.CharField(source="warehouse.code")
+    available = serializers.IntegerField()
+
+    class Meta:
+        model = InventoryLevel
+        fields = [
+            "id",
+            "product",
+            "sku",
+            "warehouse",
+            "warehouse_code",
+            "on_hand",
+            "reserved",
+            "available",
+            "updated_at",
+        ]
+
+
+class InventoryViewSet(mixins.ListModelMixin, AccountScopedViewSet):
+    """Stock per product and warehouse; filter with ?sku= and ?warehouse=<id>."""
+
+    serializer_class = InventoryLevelSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return InventoryLevel.objects.none()
+        queryset = InventoryLevel.objects.filter(product__account=self.account).select_related(
+            "product", "warehouse"
+        )
+        params = self.request.query_params
+        if params.get("sku"):
+            queryset = queryset.filter(product__sku__iexact=params["sku"])
+        if params.get("warehouse"):
+            queryset = queryset.filter(warehouse_id=params["warehouse"])
+        return queryset
+
+
+class AdjustmentSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        model = InventoryAdjustment
+        fields = [
+            "id",
+            "product",
+            "sku",
+            "warehouse",
+            "quantity",
+            "reserved_quantity",
+            "on_hand_after",
+            "reserved_after",
+            "reason",
+            "source",
+            "channel",
+            "job_run",
+            "actor",
+            "note",
+            "created_at",
+        ]
+        read_only_fields = [
+            "id",
+            "reserved_quantity",
+            "on_hand_after",
+            "reserved_after",
+            "source",
+            "channel",
+            "job_run",
+            "created_at",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        account = getattr(self.context.get("view"), "account", None)
+        fields["product"] = serializers.PrimaryKeyRelatedField(
+            queryset=Product.objects.filter(account=account) if account else Product.objects.none()
+        )
+        fields["warehouse"] = serializers.PrimaryKeyRelatedField(
+            queryset=Warehouse.objects.filter(account=account) if account else Warehouse.objects.none()
+        )
+        fields["reason"] = serializers.ChoiceField(
+            choices=AdjustmentReason.choices, default=AdjustmentReason.MANUAL
+        )
+        return fields
+
+
+class AdjustmentViewSet(mixins.ListModelMixin, AccountScopedViewSet):
+    """The inventory ledger, newest first; POST records a manual adjustment."""
+
+    serializer_class = AdjustmentSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return InventoryAdjustment.objects.none()
+        return InventoryAdjustment.objects.filter(account=self.account).select_related("product", "actor")
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        entry = self.call(
+            services.manual_adjustment,
+            self.actor,
+            self.account,
+            product=data["product"],
+            warehouse=data["warehouse"],
+            quantity=data["quantity"],
+            reason=data["reason"],
+            note=data.get("note", ""),
+            source=AdjustmentSource.API,
+        )
+        return Response(self.get_serializer(entry).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,1 @@
+from channels.testing import *  # noqa: F403 - the shared sandbox fixtures

@@ -10,4 +10,6 @@ urlpatterns = [
     path("api/v1/", include("accounts.api_urls")),
     path("", include("accounts.urls")),
     path("", include("channels.urls")),
+    path("", include("catalog.urls")),
+    path("", include("orders.urls")),
 ]

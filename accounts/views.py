@@ -178,6 +178,8 @@ def current_account(request, tab="main"):
 def organization_account(request, org_id, account_id, tab="main"):
     if (page := _no_account_selected_or_page(request)) is not None:
         return page
+    # The organization path is for organization-level roles; to others it does not exist.
+    organization_access(request.user, org_id)
     access = account_access(request.user, account_id, organization_id=org_id)
     # Dates on this page are in the edited account's time.
     timezone.activate(zoneinfo.ZoneInfo(access.account.timezone))

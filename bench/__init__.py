@@ -1,0 +1,1 @@
+"""Benchmarks run by `python -m bench` (make bench); not part of the test suite."""

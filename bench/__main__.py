@@ -1,0 +1,15 @@
+"""Run every benchmark in turn: `python -m bench` (or `make bench`)."""
+
+import importlib
+
+BENCHMARKS = ["bench.api_auth"]
+
+
+def main() -> None:
+    for name in BENCHMARKS:
+        print(f"== {name}")
+        importlib.import_module(name).main()
+
+
+if __name__ == "__main__":
+    main()

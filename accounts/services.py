@@ -260,8 +260,9 @@ def update_account_settings(
             )
         except ValidationError as exc:
             _merge(errors, exc.error_dict)
-        if not errors:
-            _merge(errors, _settings_rule_errors(candidate))
+        # Rules between fields run even when a field failed, so every error shows at once.
+        rule_errors = _settings_rule_errors(candidate)
+        _merge(errors, {f: m for f, m in rule_errors.items() if f not in errors})
         if errors:
             raise ValidationError(errors)
 

@@ -1,0 +1,258 @@
+"""The due-jobs dispatcher: claims due schedule rows in batches, advances them to their
+next window and turns them into Job Runs, enqueued after the claim commits.
+
+Beat calls it every second (`tasks.dispatch_due_jobs`). On PostgreSQL rows are claimed
+with FOR UPDATE SKIP LOCKED, so dispatchers can race; on SQLite the IMMEDIATE
+transactions serialize them. Either way every JobRun carries an idempotency key per
+(row, window): a window is never run twice, whoever dispatches it.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from accounts.models import Account
+from channels.models import Channel, WebhookEvent
+
+from .models import ChannelAutomation, JobRun, Mode, RunStatus, ScheduleEntry, ScheduleKind, Trigger
+from .reconciler import first_run
+from .selectors import STABLE_PLATFORMS, stable_targets, topics_for
+
+BATCH_SIZE = 1000
+CRASHED = "The worker running this job stopped; its lock expired and the job was run again."
+
+
+def lock_ttl() -> timedelta:
+    """How long a webhook run holds its job: past the hard time limit, a worker is gone."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+@dataclass(frozen=True)
+class Message:
+    run_id: int
+    ids: list[str] | None = None
+
+
+def dispatch_due(
+    now: datetime | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    publish: Callable[[list[Message]], None] | None = None,
+) -> int:
+    """Dispatch every row due at `now`; the number of runs enqueued."""
+    now = now or timezone.now()
+    publish = publish or publish_runs
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                ScheduleEntry.objects.select_for_update(skip_locked=True)
+                .filter(enabled=True, next_run_at__lte=now)
+                .order_by("next_run_at")[:batch_size]
+            )
+            messages = _dispatch(rows, now)
+            ScheduleEntry.objects.bulk_update(
+                rows, ["next_run_at", "window_start", "locked_until", "lock_run"], batch_size=batch_size
+            )
+            if messages:
+                transaction.on_commit(lambda m=messages: publish(m))
+        total += len(messages)
+        if len(rows) < batch_size:
+            return total
+
+
+def publish_runs(messages: list[Message]) -> None:
+    """Send the run tasks over one broker connection."""
+    from .tasks import execute_run
+
+    with current_app.producer_or_acquire() as producer:
+        for m in messages:
+            execute_run.apply_async((m.run_id, m.ids), producer=producer)
+
+
+@dataclass
+class _Planned:
+    run: JobRun
+    ids: list[str] | None = None
+    events: list[int] | None = None
+    row: ScheduleEntry | None = None  # the webhook row whose lock the run holds
+
+
+def _dispatch(rows: list[ScheduleEntry], now: datetime) -> list[Message]:
+    accounts = Account.objects.in_bulk({r.account_id for r in rows})
+    stable_accounts = {r.account_id for r in rows if r.kind == ScheduleKind.STABLE}
+    channels_of = defaultdict(list)
+    for c in Channel.objects.filter(account_id__in=stable_accounts, platform__in=STABLE_PLATFORMS, is_active=True):
+        channels_of[c.account_id].append(c)
+    beta_channels = {r.channel_id for r in rows if r.channel_id}
+    channels = Channel.objects.in_bulk(beta_channels)
+    modes = dict(ChannelAutomation.objects.filter(channel__in=beta_channels).values_list("channel_id", "mode"))
+
+    planned: list[_Planned] = []
+    skipped: list[JobRun] = []
+    for row in rows:
+        account = accounts[row.account_id]
+
+        def new_run(trigger, key, channel_id=row.channel_id, row=row, account=account, **extra):
+            return JobRun(
+                account=account,
+                channel_id=channel_id,
+                job_type=row.job_type,
+                trigger=trigger,
+                idempotency_key=key,
+                **extra,
+            )
+
+        if row.kind == ScheduleKind.WEBHOOK:
+            plan = _webhook(row, channels[row.channel_id], now, new_run)
+            if plan:
+                planned.append(plan)
+            continue
+
+        window = row.window_start
+        _advance(row, now)
+        key = f"{row.pk}:{window.isoformat()}"
+        if row.kind == ScheduleKind.STABLE:
+            for channel in stable_targets(account, row.job_type, channels_of[row.account_id]):
+                planned.append(_Planned(new_run(Trigger.SCHEDULE, f"{key}:{channel.pk}", channel.pk)))
+        elif row.kind == ScheduleKind.BETA:
+            if modes.get(row.channel_id) == Mode.RECURRING_BY_ID:
+                events = _pending(channels[row.channel_id], row.job_type)
+                if events:  # nothing queued: nothing to fetch, no run
+                    ids = sorted({i for e in events for i in e.entity_ids})
+                    planned.append(_Planned(new_run(Trigger.SCHEDULE, key), ids, [e.pk for e in events]))
+            else:
+                planned.append(_Planned(new_run(Trigger.SCHEDULE, key)))
+        elif row.kind == ScheduleKind.EMERGENCY:
+            period = timedelta(minutes=row.period_minutes)
+            success = (
+                JobRun.objects.filter(
+                    channel_id=row.channel_id,
+                    job_type=row.job_type,
+                    trigger=Trigger.WEBHOOK,
+                    status=RunStatus.SUCCESS,
+                    finished_at__gte=now - period,
+                )
+                .order_by("-finished_at")
+                .first()
+            )
+            if success:
+                reason = (
+                    f"Skipped: the webhook job succeeded at {success.finished_at:%Y-%m-%d %H:%M:%S} UTC, "
+                    f"within the last {_minutes(row.period_minutes)}."
+                )
+                skipped.append(
+                    new_run(
+                        Trigger.EMERGENCY,
+                        key,
+                        status=RunStatus.SKIPPED,
+                        started_at=now,
+                        finished_at=now,
+                        messages=[reason],
+                    )
+                )
+            else:
+                reason = (
+                    f"Full synchronization: the webhook job had no successful run "
+                    f"in the last {_minutes(row.period_minutes)}."
+                )
+                planned.append(_Planned(new_run(Trigger.EMERGENCY, key, messages=[reason])))
+
+    JobRun.objects.bulk_create(skipped, ignore_conflicts=True)
+    return _create_runs(planned)
+
+
+def _minutes(minutes: int) -> str:
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+
+
+def _advance(row: ScheduleEntry, now: datetime) -> None:
+    # From now, not from the missed run: after downtime a job runs once, not once per
+    # missed window.
+    nxt = first_run(row, max(now, row.next_run_at))
+    row.next_run_at, row.window_start = nxt.run_at, nxt.window_start
+
+
+def _pending(channel: Channel, job_type: str) -> list[WebhookEvent]:
+    return list(
+        WebhookEvent.objects.filter(
+            channel=channel,
+            topic__in=topics_for(channel.platform, job_type),
+            processed_at__isnull=True,
+            job_run__isnull=True,
+        ).only("pk", "entity_ids")
+    )
+
+
+def _webhook(row: ScheduleEntry, channel: Channel, now: datetime, new_run) -> _Planned | None:
+    """One run per channel and job type: a row is due when armed by an event, or when
+    the lock of a run that never finished expires (its worker died)."""
+    if row.lock_run_id:
+        if row.locked_until and row.locked_until > now:
+            row.next_run_at = row.locked_until
+            return None
+        JobRun.objects.filter(pk=row.lock_run_id, status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).update(
+            status=RunStatus.FAILED, finished_at=now, messages=[CRASHED]
+        )
+        # Its events go back to the queue: the next run takes them (imports are keyed by
+        # external id, so what the dead run stored is not stored twice).
+        WebhookEvent.objects.filter(job_run_id=row.lock_run_id, processed_at__isnull=True).update(job_run=None)
+        row.lock_run, row.locked_until = None, None
+    events = _pending(channel, row.job_type)
+    if not events:
+        row.next_run_at = row.window_start = None
+        return None
+    run = new_run(Trigger.WEBHOOK, f"{row.pk}:{row.next_run_at.isoformat()}")
+    row.locked_until = now + lock_ttl()
+    # Not disarmed while the run holds the lock: if its worker dies, this wakes the job.
+    row.next_run_at = row.locked_until
+    return _Planned(run, None, [e.pk for e in events], row)
+
+
+def _create_runs(planned: list[_Planned]) -> list[Message]:
+    if not planned:
+        return []
+    keys = [p.run.idempotency_key for p in planned]
+    done = set(JobRun.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    fresh = [p for p in planned if p.run.idempotency_key not in done]
+    JobRun.objects.bulk_create([p.run for p in fresh], ignore_conflicts=True)
+    ids = dict(
+        JobRun.objects.filter(idempotency_key__in=[p.run.idempotency_key for p in fresh]).values_list(
+            "idempotency_key", "pk"
+        )
+    )
+    messages = []
+    for p in fresh:
+        p.run.pk = ids[p.run.idempotency_key]
+        if p.events:
+            WebhookEvent.objects.filter(pk__in=p.events).update(job_run=p.run.pk)
+        if p.row is not None:
+            p.row.lock_run = p.run
+        messages.append(Message(p.run.pk, p.ids))
+    return messages
+
+
+def rearm(row: ScheduleEntry, now: datetime) -> None:
+    """After a webhook run: events that arrived meanwhile arm the next one, counted from
+    the first of them; none pending disarms the job."""
+    first = (
+        WebhookEvent.objects.filter(
+            channel_id=row.channel_id,
+            topic__in=topics_for(row.channel.platform, row.job_type),
+            processed_at__isnull=True,
+            job_run__isnull=True,
+        ).aggregate(first=Min("received_at"))["first"]
+    )
+    row.lock_run, row.locked_until = None, None
+    if first is None:
+        row.next_run_at = row.window_start = None
+    else:
+        row.window_start = first
+        row.next_run_at = max(now, first + timedelta(minutes=row.delay_minutes or 0))

@@ -89,11 +89,15 @@ def _dispatch(rows: list[ScheduleEntry], now: datetime) -> list[Message]:
     accounts = Account.objects.in_bulk({r.account_id for r in rows})
     stable_accounts = {r.account_id for r in rows if r.kind == ScheduleKind.STABLE}
     channels_of = defaultdict(list)
-    for c in Channel.objects.filter(account_id__in=stable_accounts, platform__in=STABLE_PLATFORMS, is_active=True):
+    for c in Channel.objects.filter(
+        account_id__in=stable_accounts, platform__in=STABLE_PLATFORMS, is_active=True
+    ):
         channels_of[c.account_id].append(c)
     beta_channels = {r.channel_id for r in rows if r.channel_id}
     channels = Channel.objects.in_bulk(beta_channels)
-    modes = dict(ChannelAutomation.objects.filter(channel__in=beta_channels).values_list("channel_id", "mode"))
+    modes = dict(
+        ChannelAutomation.objects.filter(channel__in=beta_channels).values_list("channel_id", "mode")
+    )
 
     planned: list[_Planned] = []
     skipped: list[JobRun] = []
@@ -203,7 +207,9 @@ def _webhook(row: ScheduleEntry, channel: Channel, now: datetime, new_run) -> _P
         )
         # Its events go back to the queue: the next run takes them (imports are keyed by
         # external id, so what the dead run stored is not stored twice).
-        WebhookEvent.objects.filter(job_run_id=row.lock_run_id, processed_at__isnull=True).update(job_run=None)
+        WebhookEvent.objects.filter(job_run_id=row.lock_run_id, processed_at__isnull=True).update(
+            job_run=None
+        )
         row.lock_run, row.locked_until = None, None
     events = _pending(channel, row.job_type)
     if not events:
@@ -242,14 +248,12 @@ def _create_runs(planned: list[_Planned]) -> list[Message]:
 def rearm(row: ScheduleEntry, now: datetime) -> None:
     """After a webhook run: events that arrived meanwhile arm the next one, counted from
     the first of them; none pending disarms the job."""
-    first = (
-        WebhookEvent.objects.filter(
-            channel_id=row.channel_id,
-            topic__in=topics_for(row.channel.platform, row.job_type),
-            processed_at__isnull=True,
-            job_run__isnull=True,
-        ).aggregate(first=Min("received_at"))["first"]
-    )
+    first = WebhookEvent.objects.filter(
+        channel_id=row.channel_id,
+        topic__in=topics_for(row.channel.platform, row.job_type),
+        processed_at__isnull=True,
+        job_run__isnull=True,
+    ).aggregate(first=Min("received_at"))["first"]
     row.lock_run, row.locked_until = None, None
     if first is None:
         row.next_run_at = row.window_start = None

@@ -78,6 +78,9 @@ class StableJobSetting(models.Model):
             models.UniqueConstraint("account", "job_type", name="stable_job_unique_per_account"),
         ]
 
+    def __str__(self):
+        return f"{self.get_job_type_display()} (stable, account {self.account_id})"
+
 
 class ChannelAutomation(models.Model):
     """A beta channel's Mode (stable channels follow the account's Recurring Jobs tab)."""
@@ -86,6 +89,9 @@ class ChannelAutomation(models.Model):
     mode = models.CharField("Mode", max_length=20, choices=Mode.choices, default=Mode.RECURRING)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.get_mode_display()} (channel {self.channel_id})"
 
 
 class ChannelJobSetting(models.Model):
@@ -107,6 +113,9 @@ class ChannelJobSetting(models.Model):
         constraints = [
             models.UniqueConstraint("channel", "job_type", name="channel_job_unique_per_type"),
         ]
+
+    def __str__(self):
+        return f"{self.get_job_type_display()} (channel {self.channel_id})"
 
 
 class ScheduleKind(models.TextChoices):

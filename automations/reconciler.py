@@ -53,7 +53,15 @@ def desired_rows(account: Account) -> dict[str, Desired]:
         key = row_key(ScheduleKind.STABLE, account.pk, s.job_type)
         enabled = live and s.enabled and bool(stable_targets(account, s.job_type, stable_channels))
         rows[key] = Desired(
-            key, ScheduleKind.STABLE, account.pk, None, s.job_type, enabled, s.period_minutes, s.delay_minutes, tz
+            key,
+            ScheduleKind.STABLE,
+            account.pk,
+            None,
+            s.job_type,
+            enabled,
+            s.period_minutes,
+            s.delay_minutes,
+            tz,
         )
 
     channels = {c.pk: c for c in Channel.objects.filter(account=account, platform__in=BETA_PLATFORMS)}
@@ -74,7 +82,12 @@ def desired_rows(account: Account) -> dict[str, Desired]:
             rows[key] = Desired(key, kind, account.pk, channel.pk, s.job_type, enabled, period, delay, tz)
 
         recurring = mode in (Mode.RECURRING, Mode.RECURRING_BY_ID)
-        add(ScheduleKind.BETA, runnable and recurring and bool(s.period_minutes), s.period_minutes, s.delay_minutes)
+        add(
+            ScheduleKind.BETA,
+            runnable and recurring and bool(s.period_minutes),
+            s.period_minutes,
+            s.delay_minutes,
+        )
         if channel.platform_info.supports_webhooks:
             webhook = runnable and mode == Mode.WEBHOOK
             add(ScheduleKind.WEBHOOK, webhook, None, s.webhook_delay_minutes)
@@ -119,9 +132,7 @@ def reconcile_account(account_id: int, *, now: datetime | None = None, apply: bo
     now = now or timezone.now()
     account = Account.objects.filter(pk=account_id).first()
     with transaction.atomic():
-        current = {
-            r.key: r for r in ScheduleEntry.objects.select_for_update().filter(account_id=account_id)
-        }
+        current = {r.key: r for r in ScheduleEntry.objects.select_for_update().filter(account_id=account_id)}
         # Systems rows (PII retention and the like) are not derived from job settings.
         current = {k: r for k, r in current.items() if r.kind != ScheduleKind.SYSTEM}
         wanted = desired_rows(account) if account else {}

@@ -81,7 +81,12 @@ def stable_job_rows(account: Account) -> list[StableJobRow]:
             continue
         rows.append(
             StableJobRow(
-                job_type, JobType(job_type).label, setting, offered, warning, stable_targets(account, job_type)
+                job_type,
+                JobType(job_type).label,
+                setting,
+                offered,
+                warning,
+                stable_targets(account, job_type),
             )
         )
     return rows

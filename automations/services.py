@@ -130,16 +130,20 @@ def save_channel_automation(
     if mode not in allowed_modes(channel):
         errors["mode"] = [
             ValidationError(
-                f"{channel.platform_info.label} does not support {Mode(mode).label if mode in Mode.values else mode}.",
+                f"{channel.platform_info.label} does not support the mode {mode!r}.",
                 code="mode_not_supported",
             )
         ]
     cleaned = {}
     for job_type, values in jobs.items():
         if job_type not in channel.platform_info.job_types:
-            errors[job_type] = [ValidationError("The channel's connector does not run this job.", code="not_offered")]
+            errors[job_type] = [
+                ValidationError("The channel's connector does not run this job.", code="not_offered")
+            ]
             continue
-        period = _choice(errors, f"{job_type}-period", values.get("period_minutes"), {None: "None", **PERIODS})
+        period = _choice(
+            errors, f"{job_type}-period", values.get("period_minutes"), {None: "None", **PERIODS}
+        )
         delay = _choice(errors, f"{job_type}-delay", values.get("delay_minutes"), BETA_DELAYS)
         if isinstance(period, int) and isinstance(delay, int):
             problem = schedule.validate_beta_delay(timedelta(minutes=period), timedelta(minutes=delay))
@@ -153,7 +157,10 @@ def save_channel_automation(
                 errors, f"{job_type}-webhook_delay", values.get("webhook_delay_minutes"), WEBHOOK_DELAYS
             ),
             "emergency_period_minutes": _choice(
-                errors, f"{job_type}-emergency_period", values.get("emergency_period_minutes"), EMERGENCY_PERIODS
+                errors,
+                f"{job_type}-emergency_period",
+                values.get("emergency_period_minutes"),
+                EMERGENCY_PERIODS,
             ),
         }
     if errors:
@@ -207,7 +214,9 @@ def arm_webhook_job(event_id: int) -> int:
     if event is None:
         return 0
     channel = event.channel
-    job_types = [jt for jt in channel.platform_info.job_types if event.topic in topics_for(channel.platform, jt)]
+    job_types = [
+        jt for jt in channel.platform_info.job_types if event.topic in topics_for(channel.platform, jt)
+    ]
     armed = 0
     for row in ScheduleEntry.objects.filter(
         key__in=[row_key(ScheduleKind.WEBHOOK, channel.pk, jt) for jt in job_types],
@@ -220,4 +229,3 @@ def arm_webhook_job(event_id: int) -> int:
             window_start=event.received_at,
         )
     return armed
-

@@ -20,7 +20,9 @@ def rows(account):
     }
 
 
-def test_stable_settings_become_one_account_row_each(world, stable_channels, t0, django_capture_on_commit_callbacks):
+def test_stable_settings_become_one_account_row_each(
+    world, stable_channels, t0, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         services.save_recurring_jobs(
             world.account_admin,
@@ -41,7 +43,9 @@ def test_stable_settings_become_one_account_row_each(world, stable_channels, t0,
     assert ScheduleEntry.objects.get(key=f"stable:{a}:export_inventory").next_run_at is None
 
 
-def test_webhook_mode_gives_webhook_and_emergency_rows(world, beta_channel, django_capture_on_commit_callbacks):
+def test_webhook_mode_gives_webhook_and_emergency_rows(
+    world, beta_channel, django_capture_on_commit_callbacks
+):
     c = beta_channel.pk
     with django_capture_on_commit_callbacks(execute=True):
         services.save_channel_automation(
@@ -61,17 +65,23 @@ def test_webhook_mode_gives_webhook_and_emergency_rows(world, beta_channel, djan
 
 
 @pytest.mark.parametrize("trigger", ["disable_main_job", "switch_to_by_id"])
-def test_emergency_fallback_is_disabled_automatically(world, beta_channel, trigger, django_capture_on_commit_callbacks):
+def test_emergency_fallback_is_disabled_automatically(
+    world, beta_channel, trigger, django_capture_on_commit_callbacks
+):
     job = {"enabled": True, "period_minutes": 60, "webhook_delay_minutes": 5, "emergency_period_minutes": 60}
     with django_capture_on_commit_callbacks(execute=True):
-        services.save_channel_automation(world.account_admin, beta_channel, Mode.WEBHOOK, {"import_orders": job}, None)
+        services.save_channel_automation(
+            world.account_admin, beta_channel, Mode.WEBHOOK, {"import_orders": job}, None
+        )
     mode = Mode.WEBHOOK
     if trigger == "disable_main_job":
         job = {**job, "enabled": False}
     else:
         mode = Mode.RECURRING_BY_ID
     with django_capture_on_commit_callbacks(execute=True):
-        services.save_channel_automation(world.account_admin, beta_channel, mode, {"import_orders": job}, None)
+        services.save_channel_automation(
+            world.account_admin, beta_channel, mode, {"import_orders": job}, None
+        )
     emergency = ScheduleEntry.objects.get(kind=ScheduleKind.EMERGENCY, channel=beta_channel)
     assert (emergency.enabled, emergency.next_run_at) == (False, None)
     # The configured period is kept: switching back restores the fallback.
@@ -92,7 +102,9 @@ def test_second_reconcile_changes_nothing(world, beta_channel, stable_channels, 
 
 
 def test_timezone_change_rederives_next_run(world, beta_channel, t0):
-    ChannelJobSetting.objects.create(channel=beta_channel, job_type="import_orders", period_minutes=480, delay_minutes=60)
+    ChannelJobSetting.objects.create(
+        channel=beta_channel, job_type="import_orders", period_minutes=480, delay_minutes=60
+    )
     reconcile_account(world.acme_us.pk, now=t0)
     row = ScheduleEntry.objects.get(kind=ScheduleKind.BETA)
     # 07:00 in New York now: Each 8 hours + 1 hour has a window opening at 07:00 local.

@@ -11,7 +11,9 @@ class Command(BaseCommand):
     help = "Derive the schedule table from the automation configuration and report drift."
 
     def add_arguments(self, parser):
-        parser.add_argument("--check", action="store_true", help="Report drift without fixing it; exit 1 on drift.")
+        parser.add_argument(
+            "--check", action="store_true", help="Report drift without fixing it; exit 1 on drift."
+        )
 
     def handle(self, *args, check=False, **options):
         started = time.perf_counter()

@@ -64,6 +64,13 @@ def build_world():
     )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The world creates five people and most tests sign in; Django's default PBKDF2
+    # costs about half a second per hash on this machine, most of a test's time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db):
     return build_world()

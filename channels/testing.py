@@ -11,18 +11,12 @@ import pytest
 from channels.sandbox.server import SandboxServer, start_in_thread
 from channels.sandbox.store import MARKETPLACE, THREE_PL, SandboxStore
 
-__all__ = ["fast_password_hashing", "sandbox_server", "sandbox", "eager_celery", "linked", "Linked", "api"]
+__all__ = ["sandbox_server", "sandbox", "eager_celery", "linked", "Linked", "api"]
 
 CATALOG = [
     {"sku": "SKU-1", "title": "Widget", "price": "9.99", "weight_g": "250", "length_mm": "100"},
     {"sku": "SKU-2", "title": "Gadget", "price": "19.50", "weight_g": "1200"},
 ]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The shared world creates five users: PBKDF2 made that ~4 s per test here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session")

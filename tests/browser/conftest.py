@@ -5,13 +5,6 @@ import pytest
 from conftest import PASSWORD
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The world creates five people and each test signs in at least once; Django's
-    # default PBKDF2 costs about half a second per hash here, most of a test's time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def new_signed_in_page(browser, live_server):
     """A page in its own browser context (own cookies), signed in as `email`.

@@ -28,12 +28,6 @@ def fresh_throttle_budgets():
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The world's people are created per test; the real hasher costs seconds each time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def key_client(key: str, header: str = "x-api-key") -> APIClient:
     client = APIClient()
     if header == "authorization":

@@ -45,12 +45,6 @@ def unthrottled(settings):
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The world's people are created per test; the real hasher costs seconds each time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def key_headers(world):
     return {"X-Api-Key": services.regenerate_api_key(None, world.acme_us)}

@@ -293,7 +293,9 @@ def _rules_tab(request, access, here):
 
 
 def _recurring_jobs_tab(request, access, here):
-    return {}
+    from automations.views import recurring_jobs_tab
+
+    return recurring_jobs_tab(request, access, here)
 
 
 def _warehouses_tab(request, access, here):

@@ -28,11 +28,20 @@ STABLE_DELAYS = dict(schedule.STABLE_DELAY_CHOICES)
 BETA_DELAYS = dict(schedule.BETA_DELAY_CHOICES)
 WEBHOOK_DELAYS = dict(schedule.WEBHOOK_DELAY_CHOICES)
 EMERGENCY_PERIODS = dict(schedule.EMERGENCY_PERIOD_CHOICES)
+MODE_LABELS = dict(Mode.choices)
 UNKNOWN_CHOICE = "Select one of the offered values."
+CHANNEL_JOB_FIELDS = (
+    "enabled",
+    "period_minutes",
+    "delay_minutes",
+    "webhook_delay_minutes",
+    "emergency_period_minutes",
+)
 
 
 def _require_edit(actor, account: Account) -> None:
-    if not account_access(actor, account.pk).can_edit_settings:
+    """None is the system or a REST client already scoped to the account (as in channels)."""
+    if actor is not None and not account_access(actor, account.pk).can_edit_settings:
         raise PermissionDenied("You do not have permission to change automations of this account.")
 
 
@@ -130,12 +139,16 @@ def save_channel_automation(
     if mode not in allowed_modes(channel):
         errors["mode"] = [
             ValidationError(
-                f"{channel.platform_info.label} does not support the mode {mode!r}.",
+                f"{channel.platform_info.label} does not support {MODE_LABELS.get(mode, repr(mode))} mode.",
                 code="mode_not_supported",
             )
         ]
     cleaned = {}
-    for job_type, values in jobs.items():
+    stored = {s.job_type: s for s in ChannelJobSetting.objects.filter(channel=channel)}
+    for job_type, given in jobs.items():
+        # Fields not given keep their stored value (a partial update).
+        setting = stored.get(job_type) or ChannelJobSetting(job_type=job_type)
+        values = {f: getattr(setting, f) for f in CHANNEL_JOB_FIELDS} | given
         if job_type not in channel.platform_info.job_types:
             errors[job_type] = [
                 ValidationError("The channel's connector does not run this job.", code="not_offered")
@@ -150,7 +163,7 @@ def save_channel_automation(
             if problem:
                 errors[f"{job_type}-delay"] = [ValidationError(problem, code="delay_too_long")]
         cleaned[job_type] = {
-            "enabled": bool(values.get("enabled", True)),
+            "enabled": bool(values["enabled"]),
             "period_minutes": period,
             "delay_minutes": delay,
             "webhook_delay_minutes": _choice(

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Before accounts.api_urls, whose last route answers 404 for every other API path.
+    path("api/v1/", include("automations.api_urls")),
     path("api/v1/", include("channels.api_urls")),
     path("api/v1/", include("catalog.api_urls")),
     path("api/v1/", include("orders.api_urls")),
@@ -12,4 +13,5 @@ urlpatterns = [
     path("", include("channels.urls")),
     path("", include("catalog.urls")),
     path("", include("orders.urls")),
+    path("", include("automations.urls")),
 ]

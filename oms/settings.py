@@ -192,6 +192,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Separate queues so a slow channel cannot starve the dispatcher: `dispatch` (the
+# due-jobs tick, every second), `jobs` (channel job runs), `push` (inventory pushes).
+# In production run a small worker on `dispatch` alone (-Q dispatch) beside the others.
+CELERY_TASK_ROUTES = {
+    "automations.tasks.dispatch_due_jobs": {"queue": "dispatch"},
+    "automations.tasks.*": {"queue": "jobs"},
+    "channels.tasks.*": {"queue": "jobs"},
+}
+# The dispatcher entry lives in django-celery-beat's table (automations migration 0003);
+# beat holds only such system entries, never one per configured job.
 
 # Channels. Credentials and webhook secrets are encrypted with a key derived from this.
 CHANNEL_SECRETS_KEY = os.environ.get("CHANNEL_SECRETS_KEY", SECRET_KEY)

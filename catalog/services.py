@@ -81,7 +81,8 @@ def adjust_inventory(
             reserved_after=level.reserved,
             reason=context.reason,
             source=context.source,
-            actor=context.actor,
+            # An API key is no person: the source column says it came through the API.
+            actor=context.actor if isinstance(context.actor, User) else None,
             channel_id=context.channel_id,
             job_run_id=context.job_run_id,
             note=context.note[:255],

@@ -30,9 +30,8 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
 
     @property
     def actor(self):
-        """The person for the audit log; None for an API key (the log says 'system')."""
-        user = self.request.user
-        return user if getattr(user, "_meta", None) is not None and user.is_authenticated else None
+        """Who acts, for permissions and the audit log: a person or an API key."""
+        return self.request.user
 
     @staticmethod
     def call(service, *args, **kwargs):

@@ -270,7 +270,8 @@ def request_sync(actor: User | None, channel: Channel, job_type: str) -> JobRun:
             job_type=job_type,
             trigger=Trigger.MANUAL,
             status=RunStatus.QUEUED,
-            requested_by=actor,
+            # An API key is no person; the audit log names the key instead.
+            requested_by=actor if isinstance(actor, User) else None,
         )
         transaction.on_commit(lambda: run_job_task.delay(run.pk))
     return run

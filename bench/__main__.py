@@ -2,7 +2,7 @@
 
 import importlib
 
-BENCHMARKS = ["bench.api_auth"]
+BENCHMARKS = ["bench.api_auth", "bench.scheduler"]
 
 
 def main() -> None:

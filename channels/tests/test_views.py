@@ -208,9 +208,9 @@ def test_deactivate_then_activate(client_for, world, shop):
     assert shop.is_active
 
 
-def test_channel_page_has_the_automations_placeholder_and_one_button_per_job(client_for, world, shop):
+def test_channel_page_has_the_automations_section_and_one_button_per_job(client_for, world, shop):
     page = client_for(world.account_admin, world.acme_us).get(detail(shop)).content.decode()
-    assert 'data-testid="automations-placeholder"' in page
+    assert 'data-testid="automations"' in page
     for label in (
         "Import Orders",
         "Export Inventory",

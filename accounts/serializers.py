@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from . import services
 from .api_keys import masked
 from .models import (
     Account,
@@ -128,22 +129,8 @@ class AccountSerializer(StrictSerializer, serializers.ModelSerializer):
         model = Account
         fields = [
             "id",
-            "organization",
             "organization_name",
-            "name",
-            "code",
-            "timezone",
-            "license_type",
-            "size_unit",
-            "volume_unit",
-            "weight_unit",
-            "master_product_source",
-            "master_product_channel",
-            "default_warehouse",
-            "auto_sales_order_workflow",
-            "auto_purchase_order_workflow",
-            "inventory_realtime_updates",
-            "pii_retention_days",
+            *services.ACCOUNT_SETTINGS_FIELDS,
             "api_key",
             "version",
             "validation_rules",

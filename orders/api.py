@@ -77,6 +77,23 @@ class SalesOrderSerializer(serializers.ModelSerializer):
         extra_kwargs = {"ordered_at": {"required": False}}
 
 
+class ScopedRelationsMixin:
+    """Related documents and warehouses offered to a write: this account's only."""
+
+    scoped = {}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        account = getattr(self.context.get("view"), "account", None)
+        for name, model in self.scoped.items():
+            fields[name] = serializers.PrimaryKeyRelatedField(
+                queryset=model.objects.filter(account=account) if account else model.objects.none(),
+                required=fields[name].required,
+                allow_null=fields[name].allow_null,
+            )
+        return fields
+
+
 class PurchaseOrderLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = PurchaseOrderLine
@@ -84,8 +101,9 @@ class PurchaseOrderLineSerializer(serializers.ModelSerializer):
         read_only_fields = ["line_number", "product", "quantity_received"]
 
 
-class PurchaseOrderSerializer(serializers.ModelSerializer):
+class PurchaseOrderSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     lines = PurchaseOrderLineSerializer(many=True)
+    scoped = {"warehouse": Warehouse}
 
     class Meta:
         model = PurchaseOrder
@@ -114,23 +132,17 @@ class PurchaseOrderSerializer(serializers.ModelSerializer):
         ]
         validators = []
 
-    def get_fields(self):
-        fields = super().get_fields()
-        account = getattr(self.context.get("view"), "account", None)
-        fields["warehouse"] = serializers.PrimaryKeyRelatedField(
-            queryset=Warehouse.objects.filter(account=account) if account else Warehouse.objects.none()
-        )
-        return fields
-
 
 class ShipmentLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = ShipmentLine
         fields = ["sku", "product", "quantity"]
+        read_only_fields = ["product"]
 
 
-class ShipmentSerializer(serializers.ModelSerializer):
-    lines = ShipmentLineSerializer(many=True, read_only=True)
+class ShipmentSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
+    lines = ShipmentLineSerializer(many=True)
+    scoped = {"sales_order": SalesOrder, "warehouse": Warehouse}
 
     class Meta:
         model = Shipment
@@ -148,20 +160,42 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "validation_warnings",
             "lines",
         ]
+        read_only_fields = ["id", "channel", "external_id", "tracking_exported_at", "validation_warnings"]
+        extra_kwargs = {"shipped_at": {"required": False}}
 
 
 class ReceiptLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReceiptLine
         fields = ["sku", "product", "quantity"]
+        read_only_fields = ["product"]
 
 
-class ReceiptSerializer(serializers.ModelSerializer):
-    lines = ReceiptLineSerializer(many=True, read_only=True)
+class ReceiptSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
+    lines = ReceiptLineSerializer(many=True)
+    scoped = {"purchase_order": PurchaseOrder, "warehouse": Warehouse}
 
     class Meta:
         model = Receipt
-        fields = ["id", "purchase_order", "channel", "external_id", "warehouse", "received_at", "lines"]
+        fields = [
+            "id",
+            "purchase_order",
+            "channel",
+            "external_id",
+            "warehouse",
+            "carrier_code",
+            "service_code",
+            "tracking_number",
+            "received_at",
+            "validation_warnings",
+            "lines",
+        ]
+        read_only_fields = ["id", "channel", "external_id", "validation_warnings"]
+        extra_kwargs = {
+            "received_at": {"required": False},
+            "purchase_order": {"required": True, "allow_null": False},
+            "warehouse": {"required": False},
+        }
 
 
 class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
@@ -174,41 +208,63 @@ class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Accoun
         return self.model.objects.filter(account=self.account).prefetch_related(*self.related)
 
 
-class SalesOrderViewSet(ScopedReadViewSet):
-    """Sales orders; POST creates one (API validation rules apply: Error → 400, Warning → kept)."""
+class CreateDocumentMixin:
+    """POST stores one document through its service; API validation rules apply (Error →
+    400 naming the field with the rule's code, nothing stored; Warning → stored, and the
+    warnings are in the response and on the record)."""
+
+    create_service = None
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # Not self.call(): the API's exception handler keeps the service's error codes
+        # (`missing_carrier_code`, …), which call() would flatten to messages.
+        document = type(self).create_service(self.account, serializer.validated_data, **self.service_kwargs())
+        return Response(self.get_serializer(document).data, status=status.HTTP_201_CREATED)
+
+    def service_kwargs(self) -> dict:
+        return {}
+
+
+class SalesOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
+    """Sales orders; POST creates one (API validation rules apply)."""
 
     model = SalesOrder
     related = ("lines",)
     serializer_class = SalesOrderSerializer
-
-    def create(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        order = self.call(services.create_sales_order, self.account, serializer.validated_data)
-        return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
+    create_service = services.create_sales_order
 
 
-class PurchaseOrderViewSet(ScopedReadViewSet):
-    """Purchase orders; POST creates one for a warehouse of the account (Send Purchase Orders sends it)."""
+class PurchaseOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
+    """Purchase orders; POST creates one for a warehouse of the account (Send Purchase Orders
+    sends it; API validation rules apply)."""
 
     model = PurchaseOrder
     related = ("lines",)
     serializer_class = PurchaseOrderSerializer
-
-    def create(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        po = self.call(services.create_purchase_order, self.account, serializer.validated_data)
-        return Response(self.get_serializer(po).data, status=status.HTTP_201_CREATED)
+    create_service = services.create_purchase_order
 
 
-class ShipmentViewSet(ScopedReadViewSet):
+class ShipmentViewSet(CreateDocumentMixin, ScopedReadViewSet):
+    """Shipments; POST records one of a sales order of the account (API validation rules apply)."""
+
     model = Shipment
     related = ("lines",)
     serializer_class = ShipmentSerializer
+    create_service = services.create_shipment
+
+    def service_kwargs(self) -> dict:
+        return {"actor": self.actor}
 
 
-class ReceiptViewSet(ScopedReadViewSet):
+class ReceiptViewSet(CreateDocumentMixin, ScopedReadViewSet):
+    """Receipts; POST records one of a purchase order of the account (API validation rules apply)."""
+
     model = Receipt
     related = ("lines",)
     serializer_class = ReceiptSerializer
+    create_service = services.create_receipt
+
+    def service_kwargs(self) -> dict:
+        return {"actor": self.actor}

@@ -1,16 +1,29 @@
 """Writes of documents arriving through the REST API (imports go through channels.sync):
-each is checked against the account's API validation rules, then stored with its lines
-in one transaction."""
+each is checked against the account's API validation rules (orders.validation, the one
+implementation imports use too), then stored with its lines in one transaction."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account, ValidationDocument
-from catalog.services import products_by_sku
+from accounts.models import Account, ValidationDocument, Warehouse
+from catalog.models import AdjustmentReason, AdjustmentSource
+from catalog.services import LedgerContext, adjust_inventory, products_by_sku
 
-from .models import OrderSource, PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
-from .signals import sales_orders_created
+from .models import (
+    OrderSource,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Receipt,
+    ReceiptLine,
+    SalesOrder,
+    SalesOrderLine,
+    SalesOrderStatus,
+    Shipment,
+    ShipmentLine,
+)
+from .signals import receipts_received, sales_orders_created, shipments_received
 from .validation import ValidationOutcome, check_carrier_codes
 
 
@@ -100,3 +113,123 @@ def create_purchase_order(account: Account, data: dict) -> PurchaseOrder:
             for n, line in enumerate(lines, start=1)
         )
     return po
+
+
+def _own_warehouse(account: Account, warehouse: Warehouse | None) -> None:
+    if warehouse is not None and warehouse.account_id != account.pk:
+        raise ValidationError({"warehouse": ["Select a warehouse of this account."]})
+
+
+def _api_ledger(actor, reason: str, note: str) -> LedgerContext:
+    return LedgerContext(reason=reason, source=AdjustmentSource.API, actor=actor, note=note)
+
+
+def create_shipment(account: Account, data: dict, actor=None) -> Shipment:
+    """`data`: sales_order and optional warehouse (both of this account), carrier and
+    service codes, tracking_number, shipped_at?, `lines` [{sku, quantity}]. Like a
+    shipment received from a fulfillment channel, it counts against the order's lines,
+    moves the order to Partially Shipped/Shipped and takes the stock off the warehouse."""
+    data = dict(data)
+    lines = data.pop("lines", [])
+    outcome = _checked(account, ValidationDocument.SHIPMENTS, data)
+    order = data["sales_order"]
+    if order.account_id != account.pk:
+        raise ValidationError({"sales_order": ["Select a sales order of this account."]})
+    warehouse = data.get("warehouse") or order.warehouse
+    _own_warehouse(account, warehouse)
+    if not lines:
+        raise ValidationError({"lines": ["At least one line is required."]})
+    with transaction.atomic():
+        shipment = Shipment.objects.create(
+            account=account,
+            warehouse=warehouse,
+            shipped_at=data.pop("shipped_at", None) or timezone.now(),
+            validation_warnings=outcome.warnings_for_record(),
+            **{k: v for k, v in data.items() if k != "warehouse"},
+        )
+        order_lines = {li.sku.upper(): li for li in order.lines.select_for_update().select_related("product")}
+        for line in lines:
+            order_line = order_lines.get(line["sku"].upper())
+            product = order_line.product if order_line else None
+            ShipmentLine.objects.create(
+                shipment=shipment,
+                order_line=order_line,
+                product=product,
+                sku=line["sku"],
+                quantity=line["quantity"],
+            )
+            if order_line and line["quantity"]:
+                order_line.quantity_shipped += line["quantity"]
+                order_line.save(update_fields=["quantity_shipped"])
+            if product and warehouse and line["quantity"]:
+                adjust_inventory(
+                    product,
+                    warehouse,
+                    -line["quantity"],
+                    _api_ledger(actor, AdjustmentReason.SHIPMENT, f"Order {order.number}"),
+                )
+        shipped = list(order_lines.values())
+        if shipped and all(li.quantity_shipped >= li.quantity for li in shipped):
+            order.status = SalesOrderStatus.SHIPPED
+        elif any(li.quantity_shipped for li in shipped):
+            order.status = SalesOrderStatus.PARTIALLY_SHIPPED
+        order.save(update_fields=["status", "updated_at"])
+        transaction.on_commit(
+            lambda: shipments_received.send(
+                sender=Shipment, account_id=account.pk, shipment_ids=(shipment.pk,)
+            )
+        )
+    return shipment
+
+
+def create_receipt(account: Account, data: dict, actor=None) -> Receipt:
+    """`data`: purchase_order and optional warehouse (both of this account), carrier and
+    service codes, tracking_number, received_at?, `lines` [{sku, quantity}]. Counts
+    against the purchase order's lines and adds the stock to the warehouse."""
+    data = dict(data)
+    lines = data.pop("lines", [])
+    outcome = _checked(account, ValidationDocument.RECEIPTS, data)
+    po = data["purchase_order"]
+    if po.account_id != account.pk:
+        raise ValidationError({"purchase_order": ["Select a purchase order of this account."]})
+    warehouse = data.get("warehouse") or po.warehouse
+    _own_warehouse(account, warehouse)
+    if not lines:
+        raise ValidationError({"lines": ["At least one line is required."]})
+    with transaction.atomic():
+        receipt = Receipt.objects.create(
+            account=account,
+            warehouse=warehouse,
+            received_at=data.pop("received_at", None) or timezone.now(),
+            validation_warnings=outcome.warnings_for_record(),
+            **{k: v for k, v in data.items() if k != "warehouse"},
+        )
+        po_lines = {li.sku.upper(): li for li in po.lines.select_for_update().select_related("product")}
+        for line in lines:
+            po_line = po_lines.get(line["sku"].upper())
+            ReceiptLine.objects.create(
+                receipt=receipt,
+                purchase_order_line=po_line,
+                product=po_line.product if po_line else None,
+                sku=line["sku"],
+                quantity=line["quantity"],
+            )
+            if po_line and line["quantity"]:
+                po_line.quantity_received += line["quantity"]
+                po_line.save(update_fields=["quantity_received"])
+                adjust_inventory(
+                    po_line.product,
+                    warehouse,
+                    line["quantity"],
+                    _api_ledger(actor, AdjustmentReason.RECEIPT, f"PO {po.number}"),
+                )
+        received = list(po_lines.values())
+        if received and all(li.quantity_received >= li.quantity for li in received):
+            po.status = PurchaseOrderStatus.RECEIVED
+        elif any(li.quantity_received for li in received):
+            po.status = PurchaseOrderStatus.PARTIALLY_RECEIVED
+        po.save(update_fields=["status", "updated_at"])
+        transaction.on_commit(
+            lambda: receipts_received.send(sender=Receipt, account_id=account.pk, receipt_ids=(receipt.pk,))
+        )
+    return receipt

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
+from kombu.utils.uuid import uuid
 
 from accounts.models import Account
 from channels.models import Channel, WebhookEvent
@@ -26,6 +26,8 @@ from .reconciler import first_run
 from .selectors import STABLE_PLATFORMS, stable_targets, topics_for
 
 BATCH_SIZE = 1000
+# Messages per Redis pipeline round trip when publishing runs.
+PUBLISH_BATCH = 1000
 CRASHED = "The worker running this job stopped; its lock expired and the job was run again."
 
 
@@ -69,12 +71,43 @@ def dispatch_due(
 
 
 def publish_runs(messages: list[Message]) -> None:
-    """Send the run tasks over one broker connection."""
+    """Send the run tasks over one broker connection, in batches.
+
+    `apply_async` per message publishes ~700/s: each call routes the task and makes its
+    own Redis round trip. Here the route is computed once, the task messages are built
+    with Celery's own protocol (`create_task_message`, so workers see ordinary
+    `execute_run` tasks) and kombu's `Producer.batch` pipelines the Redis LPUSHes,
+    PUBLISH_BATCH messages per round trip (transports without batching publish each
+    message at once, on the same channel).
+    """
     from .tasks import execute_run
 
-    with current_app.producer_or_acquire() as producer:
+    task = execute_run._get_current_object()  # not the lazy proxy: read once per message
+    app = task._get_app()
+    if app.conf.task_always_eager:
+        # Eager mode (tests, debugging) runs the task in the caller: no broker involved.
         for m in messages:
-            execute_run.apply_async((m.run_id, m.ids), producer=producer)
+            task.apply_async((m.run_id, m.ids))
+        return
+    amqp, name = app.amqp, task.name
+    options = {
+        "time_limit": task.time_limit,
+        "soft_time_limit": task.soft_time_limit,
+        "ignore_result": task.ignore_result,
+        "kwargsrepr": "{}",
+    }
+    route = amqp.router.route({}, name, args=None, kwargs=None)
+    with app.producer_or_acquire() as producer:
+        # Declared once here, not once per message (declare=[] below).
+        producer.maybe_declare(route["queue"])
+        with producer.batch(max_size=PUBLISH_BATCH):
+            for m in messages:
+                # An explicit argsrepr spares Celery's saferepr, a third of the cost.
+                argsrepr = f"({m.run_id}, {len(m.ids)} ids)" if m.ids else f"({m.run_id}, None)"
+                message = amqp.create_task_message(
+                    uuid(), name, (m.run_id, m.ids), {}, argsrepr=argsrepr, **options
+                )
+                amqp.send_task_message(producer, name, message, declare=[], **route)
 
 
 @dataclass

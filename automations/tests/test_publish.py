@@ -1,0 +1,44 @@
+"""Publishing runs: batched over one broker connection, still ordinary Celery tasks."""
+
+import base64
+import json
+import os
+
+import pytest
+
+from automations.dispatcher import PUBLISH_BATCH, Message, publish_runs
+from automations.models import JobRun, Trigger
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs the Redis broker")
+def test_batched_publishing_delivers_every_run_as_an_execute_run_task():
+    import redis
+
+    from oms.celery import app
+
+    client = redis.Redis.from_url(app.conf.broker_url)
+    client.delete("jobs")
+    # More than one pipeline's worth, so the batch flushes on its own and at the end.
+    messages = [Message(n, [f"id-{n}"] if n % 2 else None) for n in range(2 * PUBLISH_BATCH + 7)]
+    publish_runs(messages)
+    raw = client.lrange("jobs", 0, -1)
+    client.delete("jobs")
+    tasks = [json.loads(r) for r in raw]
+    assert {t["headers"]["task"] for t in tasks} == {"automations.tasks.execute_run"}
+    assert len({t["headers"]["id"] for t in tasks}) == len(messages)
+    args = sorted(tuple(json.loads(base64.b64decode(t["body"]))[0]) for t in tasks)
+    assert args == sorted((m.run_id, m.ids) for m in messages)
+
+
+@pytest.mark.django_db
+def test_eager_mode_runs_the_published_runs_in_the_caller(world, eager_celery, monkeypatch):
+    ran = []
+
+    def run_job(run, ids=None):
+        ran.append((run.pk, ids))
+        return run
+
+    monkeypatch.setattr("automations.tasks.run_job", run_job)
+    run = JobRun.objects.create(account=world.acme_us, job_type="import_orders", trigger=Trigger.SCHEDULE)
+    publish_runs([Message(run.pk, ["7"])])
+    assert ran == [(run.pk, ["7"])]

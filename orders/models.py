@@ -102,6 +102,13 @@ class SalesOrder(CarrierFields):
         indexes = [
             models.Index(fields=["account", "status"], name="sales_order_status"),
             models.Index(fields=["account", "ordered_at"], name="sales_order_ordered"),
+            # PII retention's batches: only orders not yet redacted, so each batch starts
+            # at the next pending order instead of stepping over the redacted ones.
+            models.Index(
+                fields=["account", "ordered_at"],
+                name="sales_order_pii_pending",
+                condition=models.Q(pii_redacted_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

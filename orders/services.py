@@ -147,7 +147,11 @@ def create_shipment(account: Account, data: dict, actor=None) -> Shipment:
             validation_warnings=outcome.warnings_for_record(),
             **{k: v for k, v in data.items() if k != "warehouse"},
         )
-        order_lines = {li.sku.upper(): li for li in order.lines.select_for_update().select_related("product")}
+        # Lock the lines only: product is nullable (an outer join), which PostgreSQL refuses
+        # to lock.
+        order_lines = {
+            li.sku.upper(): li for li in order.lines.select_for_update(of=("self",)).select_related("product")
+        }
         for line in lines:
             order_line = order_lines.get(line["sku"].upper())
             product = order_line.product if order_line else None

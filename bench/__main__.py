@@ -2,7 +2,7 @@
 
 import importlib
 
-BENCHMARKS = ["bench.api_auth", "bench.scheduler"]
+BENCHMARKS = ["bench.api_auth", "bench.scheduler", "bench.pii"]
 
 
 def main() -> None:

@@ -206,9 +206,17 @@ def _merge(errors: dict, more: dict) -> None:
 
 
 def update_account_settings(
-    actor: Actor, account: Account, changes: dict[str, Any], expected_version: int | None
+    actor: Actor,
+    account: Account,
+    changes: dict[str, Any],
+    expected_version: int | None,
+    *,
+    dry_run: bool = False,
 ) -> Account:
     """Validate and apply Main-tab settings; all or nothing.
+
+    With dry_run, everything is validated and the would-be account returned unsaved
+    (the Master Product Source preflight asks before it changes anything).
 
     Raises ValidationError (a dict of field → messages), StaleVersionError, or
     PermissionDenied; Http404 when the account is outside the actor's scope.
@@ -269,6 +277,8 @@ def update_account_settings(
         changed = [f for f in ACCOUNT_SETTINGS_FIELDS if getattr(candidate, f) != getattr(current, f)]
         if not changed:
             return current
+        if dry_run:
+            return candidate
         candidate.version = current.version + 1
         candidate.save(update_fields=[*changed, "version", "updated_at"])
         _record(

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from catalog.preflight import master_source_preflight, needs_preflight
+
 from . import services
 from .api_keys import masked
 from .forms import (
@@ -205,9 +207,10 @@ def _account_page(request, access, tab, base):
     response_or_context = handler(request, access, here)
     if not isinstance(response_or_context, dict):
         return response_or_context
+    template = response_or_context.pop("template", f"accounts/account_{tab.replace('-', '_')}.html")
     return render(
         request,
-        f"accounts/account_{tab.replace('-', '_')}.html",
+        template,
         {
             "account": access.account,
             "access": access,
@@ -246,15 +249,41 @@ def _main_tab(request, access, here):
         if form.is_valid():
             data = dict(form.cleaned_data)
             version = data.pop("version")
+            preflight = None
             try:
-                services.update_account_settings(request.user, account, data, version)
+                if not request.POST.get("confirm_master_source") and needs_preflight(
+                    account, data["master_product_source"]
+                ):
+                    # Validate the whole change first; ask only about a change that would save.
+                    candidate = services.update_account_settings(
+                        request.user, account, data, version, dry_run=True
+                    )
+                    preflight = master_source_preflight(
+                        account, candidate.master_product_source, candidate.master_product_channel
+                    )
+                else:
+                    services.update_account_settings(request.user, account, data, version)
             except ValidationError as error:
                 _add_errors(form, error)
             except services.StaleVersionError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, "Account saved.")
-                return redirect(here)
+                if preflight is None:
+                    messages.success(request, "Account saved.")
+                    return redirect(here)
+                return {
+                    "template": "accounts/account_master_source_preflight.html",
+                    "preflight": preflight,
+                    "new_source": dict(form.fields["master_product_source"].choices)[
+                        data["master_product_source"]
+                    ],
+                    "posted": [
+                        (name, value)
+                        for name, values in request.POST.lists()
+                        if name != "csrfmiddlewaretoken"
+                        for value in values
+                    ],
+                }
     else:
         form = AccountMainForm(initial=initial, **form_kwargs)
     return {

@@ -4,10 +4,12 @@
 selected in the portal. Changes go through accounts.services, exactly as the pages'.
 """
 
+from dataclasses import asdict
+
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -15,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.preflight import master_source_preflight, needs_preflight
 from oms.api_errors import ErrorSerializer
 
 from . import services
@@ -106,8 +109,15 @@ class AccountView(AccountApiView):
         description=(
             "Same rules as the portal's Save: send only what changes plus the `version` you "
             "read (`validation_rules_version` for rules). Organization and License Type are "
-            "for organization-level roles only."
+            "for organization-level roles only. `?dry_run=1` validates the settings and answers "
+            "the would-be account and the Master Product Source preflight without saving. "
+            "Changing Master Product Source on an account with products answers 409 "
+            "`confirmation_required` with the preflight unless `?confirm=1` is sent."
         ),
+        parameters=[
+            OpenApiParameter("dry_run", bool, description="Validate and preview; save nothing."),
+            OpenApiParameter("confirm", bool, description="Confirm a Master Product Source change."),
+        ],
         responses={200: AccountSerializer, **_errors(400, 401, 403, 404, 409, 429)},
     )
     def patch(self, request):
@@ -117,6 +127,15 @@ class AccountView(AccountApiView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         settings = AccountSerializer.settings_changes(data)
+        dry_run = request.query_params.get("dry_run") in ("1", "true")
+        new_source = settings.get("master_product_source", self.account.master_product_source)
+        # Like the page: a new Master Product Source on an account with products is
+        # applied only when confirmed, after the caller could see the preflight.
+        must_confirm = needs_preflight(self.account, new_source) and request.query_params.get(
+            "confirm"
+        ) not in ("1", "true")
+        if "version" in data and (dry_run or must_confirm):
+            return self._preflight(request, settings, data["version"], dry_run)
         try:
             with transaction.atomic():
                 if "version" in data:
@@ -132,6 +151,37 @@ class AccountView(AccountApiView):
             raise VersionConflict(error) from None
         self.account.refresh_from_db()
         return Response(self.get_serializer(self.account).data)
+
+    def _preflight(self, request, settings: dict, version: int, dry_run: bool) -> Response:
+        """Validate without saving and say what a Master Product Source change would do."""
+        try:
+            candidate = services.update_account_settings(
+                request.user, self.account, settings, version, dry_run=True
+            )
+        except services.StaleVersionError as error:
+            raise VersionConflict(error) from None
+        preflight = None
+        if candidate.master_product_source != self.account.master_product_source:
+            preflight = asdict(
+                master_source_preflight(
+                    self.account, candidate.master_product_source, candidate.master_product_channel
+                )
+            )
+        if dry_run:
+            return Response(
+                {"dry_run": True, "account": self.get_serializer(candidate).data, "preflight": preflight}
+            )
+        return Response(
+            {
+                "code": "confirmation_required",
+                "message": (
+                    "Changing the Master Product Source of an account with products can duplicate "
+                    "products: read the preflight, then send the same PATCH with ?confirm=1."
+                ),
+                "preflight": preflight,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
 
 
 class ApiPagination(PageNumberPagination):

@@ -82,3 +82,50 @@ def test_an_account_without_products_changes_the_source_at_once(client_for, cata
     client = client_for(linked.world.org_admin, account=linked.world.acme_us)
     assert switch_to_marketplace(client, linked).status_code == 302
     assert Account.objects.get(pk=linked.world.acme_us.pk).master_product_source == "sales"
+
+
+def patch_source(api, linked, query=""):
+    account = Account.objects.get(pk=linked.world.acme_us.pk)
+    return api(account).patch(
+        f"/api/v1/account/{query}",
+        {
+            "version": account.version,
+            "master_product_source": "sales",
+            "master_product_channel": linked.marketplace.pk,
+        },
+        content_type="application/json",
+    )
+
+
+def test_api_dry_run_previews_without_saving(api, catalogue_with_collisions):
+    linked = catalogue_with_collisions
+    response = patch_source(api, linked, "?dry_run=1")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["account"]["master_product_source"] == "sales"
+    assert (body["preflight"]["products"], body["preflight"]["collisions"]) == (2, 2)
+    assert Account.objects.get(pk=linked.world.acme_us.pk).master_product_source == "techoms"
+
+
+def test_api_source_change_needs_confirmation_then_saves(api, catalogue_with_collisions):
+    linked = catalogue_with_collisions
+    refused = patch_source(api, linked)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "confirmation_required"
+    assert refused.json()["preflight"]["becoming_offered"] == ["Import Products on Marketplace"]
+    assert Account.objects.get(pk=linked.world.acme_us.pk).master_product_source == "techoms"
+    confirmed = patch_source(api, linked, "?confirm=1")
+    assert confirmed.status_code == 200
+    assert Account.objects.get(pk=linked.world.acme_us.pk).master_product_source == "sales"
+
+
+def test_api_dry_run_reports_invalid_input_as_400(api, catalogue_with_collisions):
+    linked = catalogue_with_collisions
+    account = Account.objects.get(pk=linked.world.acme_us.pk)
+    response = api(account).patch(
+        "/api/v1/account/?dry_run=1",
+        {"version": account.version, "master_product_source": "sales"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "master_product_channel" in response.json()["errors"]

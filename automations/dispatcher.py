@@ -22,7 +22,7 @@ from accounts.models import Account
 from channels.models import Channel, WebhookEvent
 
 from .models import ChannelAutomation, JobRun, Mode, RunStatus, ScheduleEntry, ScheduleKind, Trigger
-from .reconciler import first_run
+from .reconciler import first_run, save_rows
 from .selectors import STABLE_PLATFORMS, stable_targets, topics_for
 
 BATCH_SIZE = 1000
@@ -60,9 +60,7 @@ def dispatch_due(
                 .order_by("next_run_at")[:batch_size]
             )
             messages = _dispatch(rows, now)
-            ScheduleEntry.objects.bulk_update(
-                rows, ["next_run_at", "window_start", "locked_until", "lock_run"], batch_size=batch_size
-            )
+            save_rows(rows, ["next_run_at", "window_start", "locked_until", "lock_run"])
             if messages:
                 transaction.on_commit(lambda m=messages: publish(m))
         total += len(messages)

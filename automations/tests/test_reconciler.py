@@ -156,3 +156,26 @@ def test_sync_schedules_check_reports_drift_and_fails(world, beta_channel, capsy
     call_command("sync_schedules")
     call_command("sync_schedules", "--check")
     assert "0 drifted schedule rows" in capsys.readouterr().out
+
+
+def test_sync_schedules_over_several_passes_matches_per_account_reconcile(world, monkeypatch, t0):
+    from automations import reconciler
+
+    for account in (world.acme_us, world.acme_eu):
+        channel = channel_services.create_channel(
+            None, account, kind="sales", name="Beta", platform="sandbox_marketplace_beta", credentials={}
+        )
+        services.save_channel_automation(
+            None, channel, Mode.RECURRING, {"import_orders": {"enabled": True, "period_minutes": 60}}, None
+        )
+    for account in (world.acme_us, world.acme_eu):
+        reconcile_account(account.pk, now=t0)
+    expected = {r.key: (r.enabled, r.next_run_at) for r in ScheduleEntry.objects.all()}
+    ScheduleEntry.objects.all().delete()
+    # One account per pass: each pass must see only its own accounts' rows.
+    monkeypatch.setattr(reconciler, "ACCOUNTS_PER_PASS", 1)
+    report = reconciler.reconcile_all(now=t0)
+    assert len(report) == len(expected) and all(line.endswith(": missing") for line in report)
+    assert {r.key: (r.enabled, r.next_run_at) for r in ScheduleEntry.objects.all()} == expected
+    assert {r.account_id for r in ScheduleEntry.objects.all()} == {world.acme_us.pk, world.acme_eu.pk}
+    assert reconciler.reconcile_all(now=t0) == []

@@ -37,6 +37,7 @@ from orders.models import (
 )
 from orders.signals import receipts_received, sales_orders_created, shipments_received
 from orders.validation import check_carrier_codes
+from orders.workflow import release_shipped
 
 from . import crypto
 from .connectors import connector_for
@@ -189,6 +190,12 @@ def _finish(run: JobRun, report: Report) -> JobRun:
 def _reference_pk(reference: str, prefix: str) -> int | None:
     match = re.fullmatch(rf"{prefix}-(\d+)", reference or "")
     return int(match[1]) if match else None
+
+
+def _reference_pks(references: list[str], prefix: str) -> list[int]:
+    """Portal ids named by references: the `ids` of a push job (Send Orders, Send
+    Purchase Orders) are the portal's own references, not platform ids."""
+    return [pk for pk in (_reference_pk(r, prefix) for r in references) if pk is not None]
 
 
 # Sales channel jobs ------------------------------------------------------------------------
@@ -436,6 +443,9 @@ def send_orders(ctx: JobContext) -> None:
         .prefetch_related("lines")
         .order_by("ordered_at", "pk")
     )
+    if ctx.ids is not None:
+        # The order workflows (orders.workflow) send exactly the orders they allocated.
+        candidates = candidates.filter(pk__in=_reference_pks(ctx.ids, "SO"))
     requests, orders = [], {}
     for order in candidates:
         warehouse_id = order.warehouse_id or default_warehouse
@@ -575,7 +585,13 @@ def _store_shipment(ctx: JobContext, order: SalesOrder, warehouse, incoming, war
         )
         if order_line and line.quantity:
             order_line.quantity_shipped += line.quantity
-            order_line.save(update_fields=["quantity_shipped"])
+            release_shipped(
+                order,
+                order_line,
+                line.quantity,
+                ctx.ledger(AdjustmentReason.SHIPMENT, f"Order {order.number}"),
+            )
+            order_line.save(update_fields=["quantity_shipped", "quantity_reserved"])
         if product and warehouse and line.quantity:
             adjust_inventory(
                 product,
@@ -627,15 +643,16 @@ def import_inventory(ctx: JobContext) -> None:
 
 def send_purchase_orders(ctx: JobContext) -> None:
     mapped = ctx.warehouse_to_location()
-    pos = {
-        po.reference: po
-        for po in PurchaseOrder.objects.filter(
-            account=ctx.account,
-            status=PurchaseOrderStatus.OPEN,
-            fulfillment_channel__isnull=True,
-            warehouse_id__in=list(mapped),
-        ).prefetch_related("lines")
-    }
+    candidates = PurchaseOrder.objects.filter(
+        account=ctx.account,
+        status=PurchaseOrderStatus.OPEN,
+        fulfillment_channel__isnull=True,
+        warehouse_id__in=list(mapped),
+    ).prefetch_related("lines")
+    if ctx.ids is not None:
+        # The purchase order workflow sends exactly the purchase orders it was given.
+        candidates = candidates.filter(pk__in=_reference_pks(ctx.ids, "PO"))
+    pos = {po.reference: po for po in candidates}
     pushed = ctx.connector.send_purchase_orders(
         [
             PurchaseOrderRequest(

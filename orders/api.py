@@ -1,22 +1,28 @@
 """REST endpoints of sales orders, purchase orders, shipments and receipts of the account."""
 
+from django.db import transaction
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.models import Warehouse
+from accounts.models import User, Warehouse
 from channels.api_support import AccountScopedViewSet
 
 from . import services
 from .models import (
     PurchaseOrder,
+    PurchaseOrderEvent,
     PurchaseOrderLine,
+    PurchaseOrderStatus,
     Receipt,
     ReceiptLine,
     SalesOrder,
+    SalesOrderEvent,
     SalesOrderLine,
     Shipment,
     ShipmentLine,
 )
+from .workflow import PROCESSABLE_STATUSES
 
 
 class SalesOrderLineSerializer(serializers.ModelSerializer):
@@ -26,8 +32,24 @@ class SalesOrderLineSerializer(serializers.ModelSerializer):
         read_only_fields = ["line_number", "product", "quantity_shipped"]
 
 
+class SalesOrderEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SalesOrderEvent
+        fields = ["at", "actor_name", "action", "detail"]
+        read_only_fields = fields
+
+
+class PurchaseOrderEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PurchaseOrderEvent
+        fields = ["at", "actor_name", "action", "detail"]
+        read_only_fields = fields
+
+
 class SalesOrderSerializer(serializers.ModelSerializer):
     lines = SalesOrderLineSerializer(many=True)
+    # The workflow's history: who or what validated, allocated, sent or held it, and why.
+    history = SalesOrderEventSerializer(source="events", many=True, read_only=True)
 
     class Meta:
         model = SalesOrder
@@ -58,6 +80,7 @@ class SalesOrderSerializer(serializers.ModelSerializer):
             "fulfillment_channel",
             "sent_at",
             "lines",
+            "history",
             "created_at",
         ]
         read_only_fields = [
@@ -103,6 +126,7 @@ class PurchaseOrderLineSerializer(serializers.ModelSerializer):
 
 class PurchaseOrderSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
     lines = PurchaseOrderLineSerializer(many=True)
+    history = PurchaseOrderEventSerializer(source="events", many=True, read_only=True)
     scoped = {"warehouse": Warehouse}
 
     class Meta:
@@ -120,6 +144,7 @@ class PurchaseOrderSerializer(ScopedRelationsMixin, serializers.ModelSerializer)
             "fulfillment_channel",
             "sent_at",
             "lines",
+            "history",
             "created_at",
         ]
         read_only_fields = [
@@ -198,6 +223,13 @@ class ReceiptSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
         }
 
 
+def enqueue_on_commit(task, account_id: int, ids: list[int], actor) -> None:
+    """A person is named in the history; an API key is "API" (it is no person)."""
+    user_id = actor.pk if isinstance(actor, User) else None
+    name = "" if user_id else "API"
+    transaction.on_commit(lambda: task.delay(account_id, ids, user_id, name))
+
+
 class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
     model = None
     related = ()
@@ -231,9 +263,25 @@ class SalesOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
     """Sales orders; POST creates one (API validation rules apply)."""
 
     model = SalesOrder
-    related = ("lines",)
+    related = ("lines", "events")
     serializer_class = SalesOrderSerializer
     create_service = services.create_sales_order
+
+    @action(detail=True, methods=["post"])
+    def process(self, request, pk=None):
+        """Validate, allocate and send this order in the background (as the Automatic
+        Sales Order Workflow would); 202, its history tells the outcome. 409 unless it is
+        Pending, On Hold or Allocated."""
+        order = self.get_object()
+        if order.status not in PROCESSABLE_STATUSES:
+            return Response(
+                {"status": [f"A {order.get_status_display()} order is not processed again."]},
+                status=status.HTTP_409_CONFLICT,
+            )
+        from .tasks import process_sales_orders
+
+        enqueue_on_commit(process_sales_orders, self.account.pk, [order.pk], self.actor)
+        return Response({"queued": [order.pk]}, status=status.HTTP_202_ACCEPTED)
 
 
 class PurchaseOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
@@ -241,9 +289,24 @@ class PurchaseOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
     sends it; API validation rules apply)."""
 
     model = PurchaseOrder
-    related = ("lines",)
+    related = ("lines", "events")
     serializer_class = PurchaseOrderSerializer
     create_service = services.create_purchase_order
+
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        """Send this Open purchase order to its warehouse's fulfillment channel in the
+        background; 202, its history tells the outcome. 409 once it was sent."""
+        po = self.get_object()
+        if po.status != PurchaseOrderStatus.OPEN or po.fulfillment_channel_id:
+            return Response(
+                {"status": [f"A {po.get_status_display()} purchase order is not sent again."]},
+                status=status.HTTP_409_CONFLICT,
+            )
+        from .tasks import send_purchase_orders
+
+        enqueue_on_commit(send_purchase_orders, self.account.pk, [po.pk], self.actor)
+        return Response({"queued": [po.pk]}, status=status.HTTP_202_ACCEPTED)
 
 
 class ShipmentViewSet(CreateDocumentMixin, ScopedReadViewSet):

@@ -130,6 +130,9 @@ class SalesOrderLine(models.Model):
     name = models.CharField("Name", max_length=255, blank=True)
     quantity = models.PositiveIntegerField("Quantity")
     quantity_shipped = models.PositiveIntegerField("Shipped", default=0)
+    # Units this line holds reserved in the order's warehouse (allocation), released when
+    # the order is held or as the units ship, so the ledger's reserved returns to zero.
+    quantity_reserved = models.PositiveIntegerField("Reserved", default=0)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
 
     class Meta:
@@ -287,3 +290,44 @@ class ReceiptLine(models.Model):
 
     def __str__(self):
         return f"{self.sku} × {self.quantity}"
+
+
+class EventAction(models.TextChoices):
+    VALIDATED = "validated", "Validated"
+    ALLOCATED = "allocated", "Allocated"
+    SENT = "sent", "Sent to fulfillment"
+    HELD = "held", "Put on hold"
+    NOT_SENT = "not_sent", "Not sent"
+    RELEASED = "released", "Reservation released"
+
+
+class DocumentEvent(models.Model):
+    """One step of an order workflow: who or what did it (a person, the API, or the
+    automatic workflow) and why. `actor_name` is kept as written so the history still
+    reads right after the person's account is gone."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField("By", max_length=254)
+    action = models.CharField("Action", max_length=16, choices=EventAction.choices)
+    detail = models.CharField("Detail", max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
+class SalesOrderEvent(DocumentEvent):
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="events")
+
+    def __str__(self):
+        return f"{self.order} {self.action}"
+
+
+class PurchaseOrderEvent(DocumentEvent):
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="events")
+
+    def __str__(self):
+        return f"{self.purchase_order} {self.action}"

@@ -23,8 +23,9 @@ from .models import (
     Shipment,
     ShipmentLine,
 )
-from .signals import receipts_received, sales_orders_created, shipments_received
+from .signals import purchase_orders_created, receipts_received, sales_orders_created, shipments_received
 from .validation import ValidationOutcome, check_carrier_codes
+from .workflow import release_shipped
 
 
 class RuleViolation(ValidationError):
@@ -112,6 +113,11 @@ def create_purchase_order(account: Account, data: dict) -> PurchaseOrder:
             )
             for n, line in enumerate(lines, start=1)
         )
+        transaction.on_commit(
+            lambda: purchase_orders_created.send(
+                sender=PurchaseOrder, account_id=account.pk, purchase_order_ids=(po.pk,)
+            )
+        )
     return po
 
 
@@ -164,7 +170,13 @@ def create_shipment(account: Account, data: dict, actor=None) -> Shipment:
             )
             if order_line and line["quantity"]:
                 order_line.quantity_shipped += line["quantity"]
-                order_line.save(update_fields=["quantity_shipped"])
+                release_shipped(
+                    order,
+                    order_line,
+                    line["quantity"],
+                    _api_ledger(actor, AdjustmentReason.SHIPMENT, f"Order {order.number}"),
+                )
+                order_line.save(update_fields=["quantity_shipped", "quantity_reserved"])
             if product and warehouse and line["quantity"]:
                 adjust_inventory(
                     product,

@@ -2,9 +2,10 @@
 
 from celery import shared_task
 
-from accounts.models import Account
+from accounts.models import Account, User
 from automations.models import Trigger
 
+from . import workflow
 from .retention import run_retention
 
 
@@ -17,3 +18,38 @@ def redact_expired_pii(account_id: int) -> int | None:
     if account is None:
         return None
     return run_retention(account, trigger=Trigger.SCHEDULE).pk
+
+
+def _actor(actor_id: int | None, actor_name: str, default: str) -> workflow.Actor:
+    user = User.objects.filter(pk=actor_id).first() if actor_id else None
+    return workflow.Actor(actor_name or (user.email if user else default), user)
+
+
+@shared_task(queue="jobs", acks_late=True, ignore_result=True)
+def process_sales_orders(
+    account_id: int, order_ids: list[int], actor_id: int | None = None, actor_name: str = ""
+) -> dict | None:
+    """Validate, allocate and send these sales orders; without an actor it is the
+    Automatic Sales Order Workflow. Safe to run twice: processed orders are skipped."""
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
+    return dict(
+        workflow.process_sales_orders(account, order_ids, _actor(actor_id, actor_name, workflow.SO_WORKFLOW))
+    )
+
+
+@shared_task(queue="jobs", acks_late=True, ignore_result=True)
+def send_purchase_orders(
+    account_id: int, purchase_order_ids: list[int], actor_id: int | None = None, actor_name: str = ""
+) -> dict | None:
+    """Send these purchase orders to their warehouses' fulfillment channels; without an
+    actor it is the Automatic Purchase Order Workflow. Sent ones are skipped on a rerun."""
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
+    return dict(
+        workflow.send_purchase_orders(
+            account, purchase_order_ids, _actor(actor_id, actor_name, workflow.PO_WORKFLOW)
+        )
+    )

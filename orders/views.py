@@ -1,11 +1,18 @@
-"""Pages of the current account's sales orders (read-only for now; the workflows that
-act on them arrive with the account workflows)."""
+"""Pages of the current account's sales orders: list, detail with history, and the
+Process buttons (one order or the selected ones) of the sales order workflow."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import account_access
 
 from .models import SalesOrder, SalesOrderStatus
+from .workflow import PROCESSABLE_STATUSES
 
 PAGE_SIZE = 100
 
@@ -23,7 +30,13 @@ def sales_order_list(request):
     return render(
         request,
         "orders/sales_order_list.html",
-        {"orders": orders[:PAGE_SIZE], "statuses": SalesOrderStatus.choices, "status": status},
+        {
+            "orders": orders[:PAGE_SIZE],
+            "statuses": SalesOrderStatus.choices,
+            "status": status,
+            "processable": PROCESSABLE_STATUSES,
+            "can_process": account_access(request.user, request.account.pk).can_edit_settings,
+        },
     )
 
 
@@ -37,5 +50,38 @@ def sales_order_detail(request, order_id):
     return render(
         request,
         "orders/sales_order_detail.html",
-        {"order": order, "lines": order.lines.all(), "shipments": order.shipments.prefetch_related("lines")},
+        {
+            "order": order,
+            "lines": order.lines.all(),
+            "shipments": order.shipments.prefetch_related("lines"),
+            "events": order.events.all(),
+            "can_process": order.status in PROCESSABLE_STATUSES
+            and account_access(request.user, request.account.pk).can_edit_settings,
+        },
     )
+
+
+@login_required
+@require_POST
+def process_sales_orders(request):
+    """Process the posted orders (`order` repeated) in the background, as the automatic
+    workflow would; ids of other accounts are not found (404), like their pages."""
+    if request.account is None:
+        raise Http404("Select an account first.")
+    if not account_access(request.user, request.account.pk).can_edit_settings:
+        raise PermissionDenied("Account Users have read-only access.")
+    try:
+        wanted = {int(v) for v in request.POST.getlist("order")}
+    except ValueError:
+        raise Http404("Unknown order.") from None
+    ids = list(SalesOrder.objects.filter(account=request.account, pk__in=wanted).values_list("pk", flat=True))
+    if not wanted or len(ids) != len(wanted):
+        raise Http404("Unknown order.")
+    from .tasks import process_sales_orders as task
+
+    account_id, user = request.account.pk, request.user
+    transaction.on_commit(lambda: task.delay(account_id, ids, user.pk))
+    messages.success(request, f"{len(ids)} order(s) queued for processing; their history shows the outcome.")
+    if len(ids) == 1 and request.POST.get("next") == "detail":
+        return redirect("sales_order_detail", ids[0])
+    return redirect("sales_order_list")

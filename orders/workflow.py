@@ -256,7 +256,13 @@ def _send_sales_orders(channel, order_ids: list[int], actor: Actor, counts: Coun
     failure = run.messages[0] if run.status in (RunStatus.FAILED, RunStatus.SKIPPED) else ""
     for order_id in order_ids:
         with transaction.atomic():
-            order = SalesOrder.objects.select_for_update().select_related("warehouse").get(pk=order_id)
+            # Lock the order only: warehouse is nullable (an outer join), which PostgreSQL
+            # refuses to lock.
+            order = (
+                SalesOrder.objects.select_for_update(of=("self",))
+                .select_related("warehouse")
+                .get(pk=order_id)
+            )
             if order.status == SalesOrderStatus.SENT:
                 _event(
                     order,

@@ -441,8 +441,9 @@ def _run_stock(r) -> dict:
     committed = time.perf_counter()
     until_last, sent = _wait_for_messages(r, BURST, BURST_WAIT)
     elapsed = time.perf_counter() - committed
-    # Rate from the first message on (the reload before it is the edit figure's story).
-    first = _first_message_delay(child, committed, elapsed)
+    # Rate counted from the end of the first tick after the commit (the wait before it
+    # is the edit figure's story).
+    first = _first_tick_delay(child, elapsed)
     exit_line = child.stop()
     rate = sent / max(elapsed - first, 1e-9) if sent else 0.0
     result = {
@@ -460,8 +461,8 @@ def _run_stock(r) -> dict:
     return result
 
 
-def _first_message_delay(child: Child, committed: float, elapsed: float) -> float:
-    """Seconds from the burst's commit to the scheduler's first tick after its reload,
+def _first_tick_delay(child: Child, elapsed: float) -> float:
+    """Seconds from the burst's commit to the end of the scheduler's first tick after it,
     read from the ticks it reported (wall clock)."""
     commit_wall = time.time() - elapsed
     after = [t["at"] for t in child.lines if t["event"] == "tick" and t["at"] > commit_wall]
@@ -620,7 +621,7 @@ def _report(sync: dict, ours: dict, stock: dict, redbeat: dict, big: dict | None
     )
     print(
         f"  stock: burst saw {stock['sent']:,} of {BURST:,} messages in {stock['waited']:.0f} s, the first "
-        f"{stock['first']:.1f} s after the commit (full reload); 'until the last' extrapolated: "
+        f"{stock['first']:.1f} s after the commit; 'until the last' extrapolated at that rate: "
         f"{_fmt(stock['first'] + BURST / stock['rate'] if stock['rate'] else None, 's', 0)}"
     )
     print(

@@ -49,10 +49,6 @@ class Actor:
     name: str
     user: User | None = None
 
-    @classmethod
-    def person(cls, user: User) -> "Actor":
-        return cls(user.email, user)
-
     @property
     def ledger_source(self) -> str:
         return AdjustmentSource.MANUAL if self.user else AdjustmentSource.SYSTEM

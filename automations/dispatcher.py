@@ -180,6 +180,8 @@ def _dispatch(rows: list[ScheduleEntry], now: datetime) -> list[Message]:
                     planned.append(_Planned(new_run(Trigger.SCHEDULE, key), ids, [e.pk for e in events]))
             else:
                 planned.append(_Planned(new_run(Trigger.SCHEDULE, key)))
+        elif row.kind == ScheduleKind.SYSTEM:
+            planned.append(_Planned(new_run(Trigger.SCHEDULE, key)))
         elif row.kind == ScheduleKind.EMERGENCY:
             period = timedelta(minutes=row.period_minutes)
             success = (

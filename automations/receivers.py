@@ -14,8 +14,9 @@ from .reconciler import reconcile_account, reconcile_on_commit
 from .services import arm_webhook_job
 
 # Settings the schedule depends on: the timezone re-derives every next_run_at, the
-# Master Product Source decides where product jobs run.
-SCHEDULE_FIELDS = {"timezone", "master_product_source", "master_product_channel"}
+# Master Product Source decides where product jobs run, a retention turns the daily PII
+# job on or off.
+SCHEDULE_FIELDS = {"timezone", "master_product_source", "master_product_channel", "pii_retention_days"}
 
 
 @receiver(account_settings_changed)
@@ -33,7 +34,7 @@ def _account_saved(sender, instance, update_fields=None, **kwargs):
 @receiver(post_save, sender=Channel)
 def _channel_saved(sender, instance, update_fields=None, **kwargs):
     # New channels, activation and deactivation change which jobs run where.
-    if update_fields is None or {"is_active", "platform"}.intersection(update_fields):
+    if update_fields is None or {"is_active", "platform", "pii_retention_days"}.intersection(update_fields):
         reconcile_on_commit(instance.account_id)
 
 

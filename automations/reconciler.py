@@ -22,6 +22,7 @@ from channels.platforms import PLATFORMS, Stability
 from . import schedule
 from .models import ChannelAutomation, ChannelJobSetting, Mode, ScheduleEntry, ScheduleKind, StableJobSetting
 from .selectors import STABLE_PLATFORMS, product_job_allowed, stable_targets
+from .system_jobs import SYSTEM_JOBS
 
 BETA_PLATFORMS = tuple(k for k, p in PLATFORMS.items() if p.stability == Stability.BETA)
 # What the reconciler reads of a channel (the model also holds credentials and secrets).
@@ -92,10 +93,32 @@ def _desired(accounts: list[Account]) -> Iterator[Desired]:
     channel_settings = list(
         ChannelJobSetting.objects.filter(channel__in=beta).values_list(*CHANNEL_SETTING_FIELDS, named=True)
     )
-    return _derive(by_id, stable_channels, stable_settings, channels, modes, channel_settings)
+    # The PII job runs where a retention is set, on the account or on one of its channels.
+    retaining = set(
+        Channel.objects.filter(account__in=by_id, pii_retention_days__isnull=False).values_list(
+            "account_id", flat=True
+        )
+    ) | {a.pk for a in accounts if a.pii_retention_days is not None}
+    return _derive(by_id, stable_channels, stable_settings, channels, modes, channel_settings, retaining)
 
 
-def _derive(by_id, stable_channels, stable_settings, channels, modes, channel_settings) -> Iterator[Desired]:
+def _derive(
+    by_id, stable_channels, stable_settings, channels, modes, channel_settings, retaining
+) -> Iterator[Desired]:
+    for account in by_id.values():
+        for job_type, (period, _runner) in SYSTEM_JOBS.items():
+            yield Desired(
+                row_key(ScheduleKind.SYSTEM, account.pk, job_type),
+                ScheduleKind.SYSTEM,
+                account.pk,
+                None,
+                job_type,
+                account.is_active and account.pk in retaining,
+                period,
+                None,
+                account.timezone,
+            )
+
     for s in stable_settings:
         account = by_id[s.account_id]
         targets = stable_targets(account, s.job_type, stable_channels[account.pk])
@@ -194,8 +217,6 @@ def _reconcile(account_ids: list[int], now: datetime, apply: bool) -> list[str]:
             r.key: r
             for r in ScheduleEntry.objects.select_for_update()
             .filter(account_id__in=account_ids)
-            # Systems rows (PII retention and the like) are not derived from job settings.
-            .exclude(kind=ScheduleKind.SYSTEM)
             .values_list(*CURRENT, named=True)
         }
         desired = _desired(list(Account.objects.filter(pk__in=account_ids)))

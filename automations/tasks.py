@@ -10,6 +10,7 @@ from channels.sync import run_job
 
 from .dispatcher import dispatch_due, rearm
 from .models import JobRun, RunStatus, ScheduleEntry, Trigger
+from .system_jobs import SYSTEM_JOBS, run_system_job
 
 
 # Expires quickly: a backlog of ticks is worth one tick, not a queue of them.
@@ -25,6 +26,8 @@ def execute_run(run_id: int, ids: list[str] | None = None) -> str | None:
     run = JobRun.objects.filter(pk=run_id).first()
     if run is None:
         return None
+    if run.channel_id is None and run.job_type in SYSTEM_JOBS:
+        return run_system_job(run).status
     reason = list(run.messages)
     run = run_job(run, ids=ids)
     if reason and run.messages[: len(reason)] != reason:

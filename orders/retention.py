@@ -91,12 +91,26 @@ def redact_past_retention(
     return outcome
 
 
-def run_retention(account: Account, trigger: str = Trigger.SCHEDULE, now: datetime | None = None) -> JobRun:
-    """The daily job: redact, and record it as a job run with counts for the job log."""
+def run_retention(
+    account: Account,
+    trigger: str = Trigger.SCHEDULE,
+    now: datetime | None = None,
+    run: JobRun | None = None,
+) -> JobRun:
+    """The daily job: redact, and record it as a job run with counts for the job log.
+
+    `run` is a queued run the dispatcher created for this account's schedule row; it is
+    claimed first, so a task delivered twice redacts (and records) once.
+    """
     now = now or timezone.now()
-    run = JobRun.objects.create(
-        account=account, job_type=JOB_TYPE, trigger=trigger, status=RunStatus.RUNNING, started_at=now
-    )
+    if run is None:
+        run = JobRun.objects.create(
+            account=account, job_type=JOB_TYPE, trigger=trigger, status=RunStatus.RUNNING, started_at=now
+        )
+    elif not JobRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=now
+    ):
+        return JobRun.objects.get(pk=run.pk)
     try:
         outcome = redact_past_retention(account, now)
     except Exception as exc:
@@ -114,3 +128,8 @@ def run_retention(account: Account, trigger: str = Trigger.SCHEDULE, now: dateti
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "counts", "messages", "finished_at"])
     return run
+
+
+def run_scheduled_retention(run: JobRun) -> JobRun:
+    """Entry point for the automations engine's daily system row of an account."""
+    return run_retention(run.account, run=run)

@@ -14,9 +14,10 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 
 def rows(account):
+    """The account's channel job rows (system rows have tests of their own)."""
     return {
         r.key: (r.enabled, r.period_minutes, r.delay_minutes)
-        for r in ScheduleEntry.objects.filter(account=account)
+        for r in ScheduleEntry.objects.filter(account=account).exclude(kind=ScheduleKind.SYSTEM)
     }
 
 
@@ -92,6 +93,7 @@ def test_second_reconcile_changes_nothing(world, beta_channel, stable_channels, 
     ChannelJobSetting.objects.create(channel=beta_channel, job_type="import_orders", period_minutes=30)
     c = beta_channel.pk
     assert reconcile_account(world.acme_us.pk, now=t0) == [
+        f"system:{world.acme_us.pk}:pii_retention: missing",
         f"beta:{c}:import_orders: missing",
         f"webhook:{c}:import_orders: missing",
         f"emergency:{c}:import_orders: missing",
@@ -168,7 +170,7 @@ def test_sync_schedules_over_several_passes_matches_per_account_reconcile(world,
         services.save_channel_automation(
             None, channel, Mode.RECURRING, {"import_orders": {"enabled": True, "period_minutes": 60}}, None
         )
-    for account in (world.acme_us, world.acme_eu):
+    for account in (world.acme_us, world.acme_eu, world.globex_jp):
         reconcile_account(account.pk, now=t0)
     expected = {r.key: (r.enabled, r.next_run_at) for r in ScheduleEntry.objects.all()}
     ScheduleEntry.objects.all().delete()
@@ -177,5 +179,9 @@ def test_sync_schedules_over_several_passes_matches_per_account_reconcile(world,
     report = reconciler.reconcile_all(now=t0)
     assert len(report) == len(expected) and all(line.endswith(": missing") for line in report)
     assert {r.key: (r.enabled, r.next_run_at) for r in ScheduleEntry.objects.all()} == expected
-    assert {r.account_id for r in ScheduleEntry.objects.all()} == {world.acme_us.pk, world.acme_eu.pk}
+    assert {r.account_id for r in ScheduleEntry.objects.all()} == {
+        world.acme_us.pk,
+        world.acme_eu.pk,
+        world.globex_jp.pk,
+    }
     assert reconciler.reconcile_all(now=t0) == []

@@ -13,10 +13,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-## Set up, migrate, load the demo, and run web + worker + beat on http://127.0.0.1:8000
+## Set up, migrate, load the demo, reconcile schedules, run web + worker + beat + sandbox on :8000
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py sync_schedules
 	$(PY) scripts/run.py
 
 ## Set up and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)

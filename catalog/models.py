@@ -1,6 +1,8 @@
 """Products, inventory levels per warehouse with their adjustments ledger, and the
 carrier catalogue (carriers with their service codes)."""
 
+import uuid
+
 from django.db import models
 from django.db.models.functions import Upper
 
@@ -146,3 +148,39 @@ class CarrierService(models.Model):
 
     def __str__(self):
         return f"{self.carrier.code} {self.code}"
+
+
+class PendingPush(models.Model):
+    """A product whose available quantity a sales channel has not been told since it
+    changed (Inventory Real-Time Updates). One row per (channel, product) whatever the
+    number of changes: that is the coalescing."""
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    # Renewed by every change: a push deletes only the versions it read, so a change
+    # committed while the push was in flight stays pending for the next one.
+    version = models.UUIDField(default=uuid.uuid4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("channel", "product", name="one_pending_push_per_channel_product"),
+        ]
+
+    def __str__(self):
+        return f"push of product {self.product_id} to channel {self.channel_id}"
+
+
+class ChannelPush(models.Model):
+    """Real-time push state of one sales channel: whether a push task is scheduled (so a
+    burst of changes enqueues one task, not one each) and the last push's job run."""
+
+    channel = models.OneToOneField(
+        "channels.Channel", on_delete=models.CASCADE, related_name="inventory_push"
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    last_run = models.ForeignKey(
+        "automations.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self):
+        return f"real-time push of channel {self.channel_id}"

@@ -276,12 +276,21 @@ def import_orders(ctx: JobContext) -> None:
         )
 
 
-def export_inventory(ctx: JobContext) -> None:
-    buffer = ctx.channel.buffer_stock
-    levels = InventoryLevel.objects.filter(product__account=ctx.account, product__is_active=True)
-    mappings = ctx.warehouse_to_location()
+def available_stock(channel: Channel, product_ids=None) -> list[StockLevel]:
+    """What the channel is told it can sell: per active SKU and mapped location, on hand
+    − reserved (summed over all active warehouses when the channel has no mappings) −
+    the channel's buffer stock, never below 0. `product_ids` limits it to these products.
+
+    Export Inventory and the real-time push (catalog.push) both send exactly this.
+    """
+    buffer = channel.buffer_stock
+    products = Product.objects.filter(account_id=channel.account_id, is_active=True)
+    if product_ids is not None:
+        products = products.filter(pk__in=product_ids)
+    levels = InventoryLevel.objects.filter(product__in=products)
+    mappings = {m.warehouse_id: m.location for m in channel.warehouse_mappings.all()}
     available: dict[tuple[str, str | None], int] = {}
-    skus = list(Product.objects.filter(account=ctx.account, is_active=True).values_list("sku", flat=True))
+    skus = list(products.values_list("sku", flat=True))
     locations = list(mappings.values()) if mappings else [None]
     for sku in skus:
         for location in locations:
@@ -296,12 +305,14 @@ def export_inventory(ctx: JobContext) -> None:
     ):
         key = (sku, mappings.get(warehouse_id))
         available[key] = available.get(key, 0) + on_hand - reserved
-    pushed = ctx.connector.export_inventory(
-        [
-            StockLevel(sku, location, max(0, qty - buffer))
-            for (sku, location), qty in sorted(available.items(), key=str)
-        ]
-    )
+    return [
+        StockLevel(sku, location, max(0, qty - buffer))
+        for (sku, location), qty in sorted(available.items(), key=str)
+    ]
+
+
+def export_inventory(ctx: JobContext) -> None:
+    pushed = ctx.connector.export_inventory(available_stock(ctx.channel))
     ctx.report.absorb(pushed)
     ctx.report.counts.update(pushed.counts)
     for outcome in pushed.outcomes:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.services import StaleVersionError
 from automations.models import FINISHED_STATUSES
+from catalog.models import ChannelPush
 
 from . import services
 from .forms import ChannelForm, MappingForm
@@ -134,6 +135,7 @@ def channel_detail(request, channel_id):
             "shown_secret": request.session.pop(SECRET_SHOWN_KEY.format(channel.pk), None),
             "jobs": jobs,
             "kind_slug": _slug_of(channel.kind),
+            "last_push": _last_push(channel),
             **_runs_context(channel),
         },
     )
@@ -201,6 +203,12 @@ def _post_action(request, channel):
     except StaleVersionError as error:
         form.add_error(None, str(error))
     return None, form, mapping_form
+
+
+def _last_push(channel):
+    """The job run of the channel's last real-time inventory push, if any."""
+    state = ChannelPush.objects.filter(channel=channel).select_related("last_run").first()
+    return state.last_run if state else None
 
 
 def _runs_context(channel) -> dict:

@@ -13,6 +13,7 @@ the newest quantities.
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -34,7 +35,7 @@ from .signals import inventory_changed
 log = logging.getLogger(__name__)
 
 # How long changes gather before a channel's push goes out.
-COALESCE_SECONDS = 1.5
+COALESCE_SECONDS = 2.0
 # A scheduled push whose task never ran (lost message, killed worker) stops blocking
 # new ones after this long; longer than the whole retry backoff of a push.
 STALE_SCHEDULE = timedelta(minutes=30)
@@ -64,24 +65,28 @@ def pushing_channels(account_id: int) -> list[Channel]:
 
 def schedule_push(account_id: int, product_ids, warehouse_ids) -> list[int]:
     """Mark the products dirty for each concerned channel and make sure a push task is
-    scheduled for it; the ids of the channels whose task this call enqueued."""
+    scheduled for it; the ids of the channels whose task this call enqueues."""
     enqueued = []
-    for channel in pushing_channels(account_id):
-        mapped = {m.warehouse_id for m in channel.warehouse_mappings.all()}
-        if mapped and not mapped.intersection(warehouse_ids):
-            # A channel with mappings never hears about its unmapped warehouses.
-            continue
-        PendingPush.objects.bulk_create(
-            [PendingPush(channel=channel, product_id=pk) for pk in product_ids],
-            update_conflicts=True,
-            unique_fields=["channel", "product"],
-            update_fields=["version"],
-        )
-        # Marking dirty comes first: a running push clears `scheduled_at` before it reads
-        # the dirty products, so a change is either read by it or schedules the next one.
-        if _claim_schedule(channel.pk):
-            _enqueue(channel.pk)
-            enqueued.append(channel.pk)
+    # One transaction for all channels: one commit per change instead of two per channel.
+    with transaction.atomic():
+        for channel in pushing_channels(account_id):
+            mapped = {m.warehouse_id for m in channel.warehouse_mappings.all()}
+            if mapped and not mapped.intersection(warehouse_ids):
+                # A channel with mappings never hears about its unmapped warehouses.
+                continue
+            PendingPush.objects.bulk_create(
+                [PendingPush(channel=channel, product_id=pk) for pk in product_ids],
+                update_conflicts=True,
+                unique_fields=["channel", "product"],
+                update_fields=["version"],
+            )
+            # Marking dirty comes first: a running push clears `scheduled_at` before it
+            # reads the dirty products, so a change is either read by it or schedules the
+            # next one.
+            if _claim_schedule(channel.pk):
+                # Enqueued once committed, so the task finds the products pending.
+                transaction.on_commit(partial(_enqueue, channel.pk))
+                enqueued.append(channel.pk)
     return enqueued
 
 
@@ -94,11 +99,13 @@ def _claim_schedule(channel_id: int) -> bool:
     )
     if claimed:
         return True
+    if ChannelPush.objects.filter(channel_id=channel_id).exists():
+        return False  # a push is already scheduled: this change joins it
     try:
         with transaction.atomic():
             ChannelPush.objects.create(channel_id=channel_id, scheduled_at=now)
     except IntegrityError:
-        return False  # the row exists with a push already scheduled
+        return False  # created meanwhile by another change, which scheduled the push
     return True
 
 

@@ -13,6 +13,13 @@ from .selectors import account_access
 SESSION_KEY = "current_account_id"
 
 
+def current_account_access(request):
+    """The current account's AccountAccess, for pages that need one selected; else 404."""
+    if request.account_access is None:
+        raise Http404("Select an account first.")
+    return request.account_access
+
+
 class AccountContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

@@ -4,11 +4,11 @@ channel's Automations section (saved here, shown on the channel page), and Job R
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.middleware import current_account_access
 from accounts.services import StaleVersionError
 from channels.platforms import JobType
 from channels.selectors import channel_for
@@ -152,17 +152,10 @@ def channel_section(request, channel, access) -> dict:
     }
 
 
-def _access(request):
-    access = request.account_access
-    if access is None:
-        raise Http404("Select an account first.")
-    return access
-
-
 @login_required
 @require_POST
 def save_channel_automation(request, channel_id):
-    access = _access(request)
+    access = current_account_access(request)
     channel = channel_for(access.account, channel_id)
     if not access.can_edit_settings:
         raise PermissionDenied("Account Users have read-only access.")

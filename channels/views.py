@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from accounts.middleware import current_account_access
 from accounts.services import StaleVersionError
 from automations.models import FINISHED_STATUSES
 from catalog.models import ChannelPush
@@ -219,8 +220,5 @@ def _runs_context(channel) -> dict:
 @login_required
 def channel_runs(request, channel_id):
     """The recent runs table alone, which the channel page reloads while runs are in progress."""
-    access = _access(request)
-    if access is None:
-        raise Http404("Select an account first.")
-    channel = channel_for(access.account, channel_id)
+    channel = channel_for(current_account_access(request).account, channel_id)
     return render(request, "channels/_runs.html", {"channel": channel, **_runs_context(channel)})

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import account_access
+from accounts.middleware import current_account_access
 
 from .models import SalesOrder, SalesOrderStatus
 from .workflow import PROCESSABLE_STATUSES
@@ -35,17 +35,16 @@ def sales_order_list(request):
             "statuses": SalesOrderStatus.choices,
             "status": status,
             "processable": PROCESSABLE_STATUSES,
-            "can_process": account_access(request.user, request.account.pk).can_edit_settings,
+            "can_process": request.account_access.can_edit_settings,
         },
     )
 
 
 @login_required
 def sales_order_detail(request, order_id):
-    if request.account is None:
-        raise Http404("Select an account first.")
+    access = current_account_access(request)
     order = get_object_or_404(
-        SalesOrder.objects.select_related("channel", "warehouse"), account=request.account, pk=order_id
+        SalesOrder.objects.select_related("channel", "warehouse"), account=access.account, pk=order_id
     )
     return render(
         request,
@@ -55,8 +54,7 @@ def sales_order_detail(request, order_id):
             "lines": order.lines.all(),
             "shipments": order.shipments.prefetch_related("lines"),
             "events": order.events.all(),
-            "can_process": order.status in PROCESSABLE_STATUSES
-            and account_access(request.user, request.account.pk).can_edit_settings,
+            "can_process": order.status in PROCESSABLE_STATUSES and access.can_edit_settings,
         },
     )
 
@@ -66,9 +64,7 @@ def sales_order_detail(request, order_id):
 def process_sales_orders(request):
     """Process the posted orders (`order` repeated) in the background, as the automatic
     workflow would; ids of other accounts are not found (404), like their pages."""
-    if request.account is None:
-        raise Http404("Select an account first.")
-    if not account_access(request.user, request.account.pk).can_edit_settings:
+    if not current_account_access(request).can_edit_settings:
         raise PermissionDenied("Account Users have read-only access.")
     try:
         wanted = {int(v) for v in request.POST.getlist("order")}

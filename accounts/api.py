@@ -21,9 +21,8 @@ from catalog.preflight import master_source_preflight, needs_preflight
 from oms.api_errors import ErrorSerializer
 
 from . import services
-from .middleware import SESSION_KEY
+from .api_auth import request_access
 from .models import ORGANIZATION_ROLES, RoleAssignment
-from .selectors import API_KEY_ROLE, AccountAccess, ApiKeyActor, account_access
 from .serializers import (
     AccountSerializer,
     AccountUserFilterSerializer,
@@ -51,11 +50,6 @@ def _errors(*statuses: int) -> dict:
 READ_ERRORS = _errors(401, 404, 429)
 
 
-class NoAccountSelected(exceptions.NotFound):
-    default_detail = "No account is selected in this session: choose one in the portal first."
-    default_code = "account_not_selected"
-
-
 class VersionConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "stale_version"
@@ -70,18 +64,8 @@ class AccountApiView(GenericAPIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.access = self._access(request)
+        self.access = request_access(request)
         self.account = self.access.account
-
-    @staticmethod
-    def _access(request) -> AccountAccess:
-        if isinstance(request.user, ApiKeyActor):
-            # Authentication has just loaded the key's (active) account.
-            return AccountAccess(request.user.account, API_KEY_ROLE)
-        account_id = request.session.get(SESSION_KEY)
-        if not account_id:
-            raise NoAccountSelected()
-        return account_access(request.user, account_id)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "account": getattr(self, "account", None)}

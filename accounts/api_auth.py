@@ -12,8 +12,9 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from . import api_keys
+from .middleware import SESSION_KEY
 from .models import Account
-from .selectors import ApiKeyActor
+from .selectors import API_KEY_ROLE, AccountAccess, ApiKeyActor, account_access
 
 KEYWORD = "Api-Key"
 HEADER = "X-Api-Key"
@@ -22,6 +23,23 @@ HEADER = "X-Api-Key"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Real keys are ~56 characters; anything much longer is not worth hashing.
 MAX_KEY_LENGTH = 128
+
+
+class NoAccountSelected(exceptions.NotFound):
+    default_detail = "No account is selected in this session: choose one in the portal first."
+    default_code = "account_not_selected"
+
+
+def request_access(request) -> AccountAccess:
+    """The account a REST request acts on and what the caller may do there: the key's
+    own account, or for a browser session the account selected in the portal."""
+    if isinstance(request.user, ApiKeyActor):
+        # Authentication has just loaded the key's (active) account.
+        return AccountAccess(request.user.account, API_KEY_ROLE)
+    account_id = request.session.get(SESSION_KEY)
+    if not account_id:
+        raise NoAccountSelected()
+    return account_access(request.user, account_id)
 
 
 class ApiKeyAuthentication(BaseAuthentication):

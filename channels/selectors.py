@@ -2,9 +2,8 @@
 
 from django.http import Http404
 
-from accounts.middleware import SESSION_KEY
+from accounts.api_auth import request_access
 from accounts.models import Account, MasterProductSource
-from accounts.selectors import AccountAccess, account_access
 
 from .models import Channel
 from .platforms import JobType
@@ -19,17 +18,8 @@ def channel_for(account: Account, channel_id) -> Channel:
 
 
 def request_account(request) -> tuple[Account, bool]:
-    """The account a REST request acts on, and whether it may write.
-
-    An API key reaches its own account (request.auth is that Account); a browser session
-    works at its current account, with the person's role there deciding writes.
-    """
-    if isinstance(request.auth, Account):
-        return request.auth, True
-    account_id = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    if not account_id or not request.user.is_authenticated:
-        raise Http404("Select an account first.")
-    access: AccountAccess = account_access(request.user, account_id)
+    """The account a REST request acts on, and whether it may write (see request_access)."""
+    access = request_access(request)
     return access.account, access.can_edit_settings
 
 

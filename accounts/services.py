@@ -126,6 +126,13 @@ def _require(access_flag: bool) -> None:
         raise PermissionDenied("You do not have permission to make this change.")
 
 
+def require_settings_edit(actor: Actor | None, account: Account, message: str) -> None:
+    """For other apps' services: the actor may change this account's configuration.
+    None is the system (demo seed, jobs); another tenant's account raises Http404."""
+    if actor is not None and not account_access(actor, account.pk).can_edit_settings:
+        raise PermissionDenied(message)
+
+
 def _resolve_relations(actor: Actor, current: Account, changes: dict, errors: dict) -> dict:
     """Turn ids of related objects into objects found inside the actor's scope."""
     scopes = {

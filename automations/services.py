@@ -8,13 +8,12 @@ audit log like the account settings do, and reconciles the schedule on commit.
 from datetime import timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import Account
-from accounts.selectors import account_access
-from accounts.services import Change, StaleVersionError, _record
+from accounts.services import Change, StaleVersionError, _record, require_settings_edit
 from channels.models import Channel, WebhookEvent
 from channels.platforms import JobType, Stability
 
@@ -40,9 +39,7 @@ CHANNEL_JOB_FIELDS = (
 
 
 def _require_edit(actor, account: Account) -> None:
-    """None is the system or a REST client already scoped to the account (as in channels)."""
-    if actor is not None and not account_access(actor, account.pk).can_edit_settings:
-        raise PermissionDenied("You do not have permission to change automations of this account.")
+    require_settings_edit(actor, account, "You do not have permission to change automations of this account.")
 
 
 def _yes_no(value: bool) -> str:

@@ -5,13 +5,12 @@ never appear in it)."""
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account, User
-from accounts.selectors import account_access
-from accounts.services import Change, StaleVersionError, _record
+from accounts.services import Change, StaleVersionError, _record, require_settings_edit
 from automations.models import JobRun, RunStatus, Trigger
 
 from . import crypto
@@ -22,10 +21,8 @@ from .platforms import PLATFORMS, ChannelKind, JobType
 CHANNEL_FIELDS = ("name", "platform", "is_active", "buffer_stock", "pii_retention_days")
 
 
-def _require_edit(actor: User | None, account: Account) -> None:
-    """None is the system (demo seed) or a REST client already scoped to the account."""
-    if actor is not None and not account_access(actor, account.pk).can_edit_settings:
-        raise PermissionDenied("Account Users have read-only access.")
+def _require_edit(actor, account: Account) -> None:
+    require_settings_edit(actor, account, "Account Users have read-only access.")
 
 
 def _display(value: Any) -> str:

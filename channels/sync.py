@@ -517,24 +517,39 @@ def _hold(order: SalesOrder, reason: str) -> None:
     )
 
 
-def receive_shipments(ctx: JobContext) -> None:
-    fetched = ctx.connector.receive_shipments(ctx.ids)
+def _not_yet_received(ctx: JobContext, fetched, model):
+    """The fetched shipments/receipts this channel has not delivered before; the others
+    are counted as already received (a second run imports nothing new)."""
     ctx.report.absorb(fetched)
     known = set(
-        Shipment.objects.filter(
-            channel=ctx.channel, external_id__in=[s.external_id for s in fetched.items]
+        model.objects.filter(
+            channel=ctx.channel, external_id__in=[item.external_id for item in fetched.items]
         ).values_list("external_id", flat=True)
     )
-    locations = ctx.location_to_warehouse()
-    created = []
     for incoming in fetched.items:
         if incoming.external_id in known:
             ctx.report.counts["already_received"] += 1
-            continue
-        order_pk = _reference_pk(incoming.order_reference, "SO")
-        order = SalesOrder.objects.filter(account=ctx.account, pk=order_pk).first() if order_pk else None
+        else:
+            yield incoming
+
+
+def _referenced(ctx: JobContext, model, prefix: str, reference: str):
+    """The account's order or purchase order a platform record refers to (SO-n / PO-n),
+    or None, counted as unmatched."""
+    pk = _reference_pk(reference, prefix)
+    found = model.objects.filter(account=ctx.account, pk=pk).first() if pk else None
+    if found is None:
+        ctx.report.counts["unmatched"] += 1
+    return found
+
+
+def receive_shipments(ctx: JobContext) -> None:
+    fetched = ctx.connector.receive_shipments(ctx.ids)
+    locations = ctx.location_to_warehouse()
+    created = []
+    for incoming in _not_yet_received(ctx, fetched, Shipment):
+        order = _referenced(ctx, SalesOrder, "SO", incoming.order_reference)
         if order is None:
-            ctx.report.counts["unmatched"] += 1
             ctx.report.note(
                 f"Shipment {incoming.external_id} names no order of this account "
                 f"({incoming.order_reference})."
@@ -696,22 +711,11 @@ def send_purchase_orders(ctx: JobContext) -> None:
 
 def receive_receipts(ctx: JobContext) -> None:
     fetched = ctx.connector.receive_receipts(ctx.ids)
-    ctx.report.absorb(fetched)
-    known = set(
-        Receipt.objects.filter(
-            channel=ctx.channel, external_id__in=[r.external_id for r in fetched.items]
-        ).values_list("external_id", flat=True)
-    )
     locations = ctx.location_to_warehouse()
     created = []
-    for incoming in fetched.items:
-        if incoming.external_id in known:
-            ctx.report.counts["already_received"] += 1
-            continue
-        po_pk = _reference_pk(incoming.purchase_order_reference, "PO")
-        po = PurchaseOrder.objects.filter(account=ctx.account, pk=po_pk).first() if po_pk else None
+    for incoming in _not_yet_received(ctx, fetched, Receipt):
+        po = _referenced(ctx, PurchaseOrder, "PO", incoming.purchase_order_reference)
         if po is None:
-            ctx.report.counts["unmatched"] += 1
             ctx.report.note(
                 f"Receipt {incoming.external_id} names no purchase order of this account "
                 f"({incoming.purchase_order_reference})."

@@ -10,6 +10,19 @@ class Trigger(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
     EMERGENCY = "emergency", "Emergency"
     MANUAL = "manual", "Manual"
+    # Started by the Automatic Sales/Purchase Order Workflow, not by a person or a schedule.
+    WORKFLOW = "workflow", "Workflow"
+
+
+class SystemJobType(models.TextChoices):
+    """Jobs of an account that belong to no channel. Kept out of JobType so that nothing
+    listing a connector's job types (declarations, Recurring Jobs tab, channel page) shows them."""
+
+    PII_RETENTION = "pii_retention", "PII Retention"
+
+
+# What a JobRun or a schedule row may run: a channel job or a system job.
+RUN_JOB_TYPE_CHOICES = [*JobType.choices, *SystemJobType.choices]
 
 
 class RunStatus(models.TextChoices):
@@ -29,7 +42,7 @@ class JobRun(models.Model):
     channel = models.ForeignKey(
         "channels.Channel", null=True, blank=True, on_delete=models.CASCADE, related_name="job_runs"
     )
-    job_type = models.CharField("Job", max_length=32, choices=JobType.choices)
+    job_type = models.CharField("Job", max_length=32, choices=RUN_JOB_TYPE_CHOICES)
     trigger = models.CharField("Trigger", max_length=16, choices=Trigger.choices)
     status = models.CharField("Status", max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     # One run per (job, window) however often a dispatcher or a retry enqueues it.
@@ -138,7 +151,7 @@ class ScheduleEntry(models.Model):
     channel = models.ForeignKey(
         "channels.Channel", null=True, blank=True, on_delete=models.CASCADE, related_name="schedule_entries"
     )
-    job_type = models.CharField(max_length=32, choices=JobType.choices, blank=True)
+    job_type = models.CharField(max_length=32, choices=RUN_JOB_TYPE_CHOICES, blank=True)
     enabled = models.BooleanField(default=True)
     period_minutes = models.PositiveIntegerField(null=True, blank=True)
     delay_minutes = models.PositiveIntegerField(null=True, blank=True)

@@ -7,9 +7,11 @@ apps depend on automations.
 
 from django.utils.module_loading import import_string
 
+from .models import SystemJobType
+
 # job type → (period in minutes, dotted path of the runner taking the queued JobRun)
 SYSTEM_JOBS = {
-    "pii_retention": (24 * 60, "orders.retention.run_scheduled_retention"),
+    SystemJobType.PII_RETENTION: (24 * 60, "orders.retention.run_scheduled_retention"),
 }
 
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
-from automations.models import JobRun, RunStatus, Trigger
+from automations.models import JobRun, RunStatus, SystemJobType, Trigger
 from channels.models import Channel
 
 from .models import PII_FIELDS, SalesOrder
@@ -25,8 +25,8 @@ from .models import PII_FIELDS, SalesOrder
 log = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
-# A JobRun job type outside channels.platforms.JobType: this job belongs to no channel.
-JOB_TYPE = "pii_retention"
+# A system job type, not a channel one (channels.platforms.JobType): it belongs to no channel.
+JOB_TYPE = SystemJobType.PII_RETENTION
 # Each batch is one short transaction: the rows it updates are locked for one batch only,
 # so pages, imports and the dispatcher touching the same orders wait at most that long.
 BATCH_SIZE = 5_000

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import json
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
 
@@ -16,7 +15,11 @@ class SecretUnreadable(Exception):
     """The stored value was encrypted with another key (the key changed)."""
 
 
-def _fernet() -> Fernet:
+def _fernet():
+    # Imported on first use: OpenSSL's bindings add ~11 MB to every process, and beat,
+    # the dispatcher and most pages never touch a secret.
+    from cryptography.fernet import Fernet
+
     digest = hashlib.sha256(f"techoms-channel-secrets:{settings.CHANNEL_SECRETS_KEY}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
@@ -28,6 +31,8 @@ def encrypt(value: str) -> str:
 def decrypt(token: str) -> str:
     if not token:
         return ""
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:

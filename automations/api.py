@@ -16,7 +16,7 @@ from channels.platforms import JobType
 from channels.selectors import product_job_warning, request_account
 
 from . import selectors, services
-from .models import ChannelAutomation, JobRun, Mode, RunStatus, Trigger
+from .models import ChannelAutomation, JobRun, Mode, RunJobType, RunStatus, Trigger
 from .views import JOB_FIELDS
 
 RECURRING_JOB = inline_serializer(
@@ -194,7 +194,7 @@ class ChannelJobsView(_Scoped):
     parameters=[
         OpenApiParameter("status", enum=RunStatus.values),
         OpenApiParameter("trigger", enum=Trigger.values),
-        OpenApiParameter("job_type", enum=JobType.values),
+        OpenApiParameter("job_type", enum=RunJobType.values),
         OpenApiParameter("channel", int),
     ]
 )
@@ -208,7 +208,7 @@ class JobRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSco
             return JobRun.objects.none()
         runs = JobRun.objects.filter(account=self.account)
         params = self.request.query_params
-        for name, choices in (("status", RunStatus), ("trigger", Trigger), ("job_type", JobType)):
+        for name, choices in (("status", RunStatus), ("trigger", Trigger), ("job_type", RunJobType)):
             if params.get(name) in choices.values:
                 runs = runs.filter(**{name: params[name]})
         if params.get("channel", "").isdigit():

@@ -22,7 +22,9 @@ class SystemJobType(models.TextChoices):
 
 
 # What a JobRun or a schedule row may run: a channel job or a system job.
-RUN_JOB_TYPE_CHOICES = [*JobType.choices, *SystemJobType.choices]
+RunJobType = models.TextChoices(
+    "RunJobType", [(t.name, (t.value, t.label)) for t in (*JobType, *SystemJobType)]
+)
 
 
 class RunStatus(models.TextChoices):
@@ -42,7 +44,7 @@ class JobRun(models.Model):
     channel = models.ForeignKey(
         "channels.Channel", null=True, blank=True, on_delete=models.CASCADE, related_name="job_runs"
     )
-    job_type = models.CharField("Job", max_length=32, choices=RUN_JOB_TYPE_CHOICES)
+    job_type = models.CharField("Job", max_length=32, choices=RunJobType.choices)
     trigger = models.CharField("Trigger", max_length=16, choices=Trigger.choices)
     status = models.CharField("Status", max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     # One run per (job, window) however often a dispatcher or a retry enqueues it.
@@ -151,7 +153,7 @@ class ScheduleEntry(models.Model):
     channel = models.ForeignKey(
         "channels.Channel", null=True, blank=True, on_delete=models.CASCADE, related_name="schedule_entries"
     )
-    job_type = models.CharField(max_length=32, choices=RUN_JOB_TYPE_CHOICES, blank=True)
+    job_type = models.CharField(max_length=32, choices=RunJobType.choices, blank=True)
     enabled = models.BooleanField(default=True)
     period_minutes = models.PositiveIntegerField(null=True, blank=True)
     delay_minutes = models.PositiveIntegerField(null=True, blank=True)

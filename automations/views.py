@@ -14,7 +14,7 @@ from channels.platforms import JobType
 from channels.selectors import channel_for
 
 from . import schedule, selectors, services
-from .models import JobRun, Mode, RunStatus, Trigger
+from .models import JobRun, Mode, RunJobType, RunStatus, Trigger
 
 FORM_KEY = "automation_form:{}"
 RUNS_PER_PAGE = 100
@@ -189,7 +189,9 @@ def job_runs(request, channel_id=None):
         channel = channel_for(access.account, channel_id)
         runs = runs.filter(channel=channel)
     filters = {}
-    for name, choices in (("status", RunStatus), ("trigger", Trigger), ("job_type", JobType)):
+    # A channel's runs are channel jobs only; the account's include system jobs (PII Retention).
+    job_types = JobType if channel else RunJobType
+    for name, choices in (("status", RunStatus), ("trigger", Trigger), ("job_type", job_types)):
         value = request.GET.get(name)
         if value in choices.values:
             runs = runs.filter(**{name: value})
@@ -203,6 +205,6 @@ def job_runs(request, channel_id=None):
             "filters": filters,
             "statuses": RunStatus.choices,
             "triggers": Trigger.choices,
-            "job_types": JobType.choices,
+            "job_types": job_types.choices,
         },
     )

@@ -1,19 +1,20 @@
 """REST endpoints of sales orders, purchase orders, shipments and receipts of the account."""
 
 from django.db import transaction
-from rest_framework import mixins, serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import User, Warehouse
 from channels.api_support import AccountScopedViewSet
+from oms.api_errors import ErrorSerializer
 
-from . import services
+from . import services, workflow
 from .models import (
     PurchaseOrder,
     PurchaseOrderEvent,
     PurchaseOrderLine,
-    PurchaseOrderStatus,
     Receipt,
     ReceiptLine,
     SalesOrder,
@@ -223,6 +224,11 @@ class ReceiptSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
         }
 
 
+def workflow_actor(actor) -> workflow.Actor:
+    """A person is named in the history; an API key is "API" (it is no person)."""
+    return workflow.Actor(actor.email, actor) if isinstance(actor, User) else workflow.Actor("API")
+
+
 def enqueue_on_commit(task, account_id: int, ids: list[int], actor) -> None:
     """A person is named in the history; an API key is "API" (it is no person)."""
     user_id = actor.pk if isinstance(actor, User) else None
@@ -230,9 +236,34 @@ def enqueue_on_commit(task, account_id: int, ids: list[int], actor) -> None:
     transaction.on_commit(lambda: task.delay(account_id, ids, user_id, name))
 
 
+class StateConflict(exceptions.APIException):
+    """The document's state refuses the action (already sent, cancelled, …)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "invalid_state"
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=workflow.REASON_MAX, help_text="Kept in the history."
+    )
+
+
 class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
     model = None
     related = ()
+
+    def cancel_with(self, cancel):
+        """Cancel this document through `cancel` (a workflow service) and answer it."""
+        serializer = CancelSerializer(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            document = cancel(
+                self.get_object(), workflow_actor(self.actor), serializer.validated_data.get("reason", "")
+            )
+        except workflow.WorkflowConflict as refusal:
+            raise StateConflict(str(refusal)) from None
+        return Response(self.get_serializer(document).data)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -274,14 +305,19 @@ class SalesOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
         Pending, On Hold or Allocated."""
         order = self.get_object()
         if order.status not in PROCESSABLE_STATUSES:
-            return Response(
-                {"status": [f"A {order.get_status_display()} order is not processed again."]},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise StateConflict(f"A {order.get_status_display()} order is not processed again.")
         from .tasks import process_sales_orders
 
         enqueue_on_commit(process_sales_orders, self.account.pk, [order.pk], self.actor)
         return Response({"queued": [order.pk]}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=CancelSerializer, responses={200: SalesOrderSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel this Pending, On Hold or Allocated order: its reserved units become
+        available again (and are pushed to sales channels with real-time updates on). 409
+        once it was sent: only the fulfillment channel can stop it then."""
+        return self.cancel_with(workflow.cancel_sales_order)
 
 
 class PurchaseOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
@@ -298,15 +334,19 @@ class PurchaseOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
         """Send this Open purchase order to its warehouse's fulfillment channel in the
         background; 202, its history tells the outcome. 409 once it was sent."""
         po = self.get_object()
-        if po.status != PurchaseOrderStatus.OPEN or po.fulfillment_channel_id:
-            return Response(
-                {"status": [f"A {po.get_status_display()} purchase order is not sent again."]},
-                status=status.HTTP_409_CONFLICT,
-            )
+        if not po.sendable:
+            raise StateConflict(f"A {po.get_status_display()} purchase order is not sent again.")
         from .tasks import send_purchase_orders
 
         enqueue_on_commit(send_purchase_orders, self.account.pk, [po.pk], self.actor)
         return Response({"queued": [po.pk]}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=CancelSerializer, responses={200: PurchaseOrderSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel this purchase order while it is Open and not sent; 409 once it was sent
+        (the warehouse expects the goods)."""
+        return self.cancel_with(workflow.cancel_purchase_order)
 
 
 class ShipmentViewSet(CreateDocumentMixin, ScopedReadViewSet):

@@ -179,6 +179,11 @@ class PurchaseOrder(CarrierFields):
     def reference(self) -> str:
         return f"PO-{self.pk}"
 
+    @property
+    def sendable(self) -> bool:
+        """Open and never sent: the only purchase orders a send (or a cancel) applies to."""
+        return self.status == PurchaseOrderStatus.OPEN and self.fulfillment_channel_id is None
+
 
 class PurchaseOrderLine(models.Model):
     purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
@@ -299,6 +304,7 @@ class EventAction(models.TextChoices):
     HELD = "held", "Put on hold"
     NOT_SENT = "not_sent", "Not sent"
     RELEASED = "released", "Reservation released"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class DocumentEvent(models.Model):

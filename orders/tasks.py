@@ -20,9 +20,13 @@ def redact_expired_pii(account_id: int) -> int | None:
     return run_retention(account, trigger=Trigger.SCHEDULE).pk
 
 
-def _actor(actor_id: int | None, actor_name: str, default: str) -> workflow.Actor:
+def _actor(actor_id: int | None, actor_name: str, workflow_name: str) -> workflow.Actor:
+    """Neither a person nor a named client (the API): the automatic workflow itself."""
+    if not actor_id and not actor_name:
+        return workflow.automatic_workflow(workflow_name)
     user = User.objects.filter(pk=actor_id).first() if actor_id else None
-    return workflow.Actor(actor_name or (user.email if user else default), user)
+    # A person removed since they clicked is still no workflow: say so rather than guess.
+    return workflow.Actor(actor_name or (user.email if user else "A removed user"), user)
 
 
 @shared_task(queue="jobs", acks_late=True, ignore_result=True)

@@ -15,6 +15,7 @@ Each step is recorded as a SalesOrderEvent / PurchaseOrderEvent naming who or wh
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Account, User
@@ -42,16 +43,39 @@ SO_WORKFLOW = "Automatic Sales Order Workflow"
 PO_WORKFLOW = "Automatic Purchase Order Workflow"
 
 
+# A sent order is the warehouse's to ship (no connector can recall it), and a shipped one
+# is gone: only orders still in the portal's hands are cancelled here.
+CANCELLABLE_STATUSES = (SalesOrderStatus.PENDING, SalesOrderStatus.ON_HOLD, SalesOrderStatus.ALLOCATED)
+
+
+class WorkflowConflict(Exception):
+    """The document's state does not allow the step asked for (a person's stale page, an
+    API call on a sent order); the message says why."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who processes: a person (user set), a REST client, or the automatic workflow."""
 
     name: str
     user: User | None = None
+    # The Automatic Sales/Purchase Order Workflow, as opposed to someone processing by hand.
+    automatic: bool = False
 
     @property
     def ledger_source(self) -> str:
-        return AdjustmentSource.MANUAL if self.user else AdjustmentSource.SYSTEM
+        if self.automatic:
+            return AdjustmentSource.SYSTEM
+        return AdjustmentSource.MANUAL if self.user else AdjustmentSource.API
+
+    @property
+    def trigger(self) -> str:
+        """The trigger of the send runs it starts: the job log tells the two apart."""
+        return Trigger.WORKFLOW if self.automatic else Trigger.MANUAL
+
+
+def automatic_workflow(name: str) -> Actor:
+    return Actor(name, automatic=True)
 
 
 def fulfillment_routes(account: Account) -> dict[int, object]:
@@ -239,9 +263,7 @@ def _send_run(channel, job_type: str, references: list[str], actor: Actor) -> Jo
         account=channel.account,
         channel=channel,
         job_type=job_type,
-        # automations.Trigger has no workflow value: a person's click is Manual, the
-        # automatic workflow's send is told apart by having no requester.
-        trigger=Trigger.MANUAL,
+        trigger=actor.trigger,
         requested_by=actor.user,
     )
     return run_job(run, ids=references)
@@ -279,6 +301,45 @@ def _send_sales_orders(channel, order_ids: list[int], actor: Actor, counts: Coun
             reason = f"{channel.name} could not be reached: {failure or 'the send did not run'}"
             _release(order, lines, actor)
             _hold(order, reason, actor, counts)
+
+
+REASON_MAX = 255
+
+
+def cancel_sales_order(order: SalesOrder, actor: Actor, reason: str = "") -> SalesOrder:
+    """Cancel an order still in the portal's hands (`order` already scoped by the caller).
+    What it holds reserved goes back to available through the ledger, which announces the
+    change, so Inventory Real-Time Updates push the new quantity like any other change."""
+    reason = _checked_reason(reason)
+    with transaction.atomic():
+        order = (
+            SalesOrder.objects.select_for_update(of=("self",)).select_related("warehouse").get(pk=order.pk)
+        )
+        if order.status not in CANCELLABLE_STATUSES:
+            raise WorkflowConflict(_not_cancellable(order))
+        _release(order, list(order.lines.select_for_update(of=("self",)).select_related("product")), actor)
+        order.status = SalesOrderStatus.CANCELLED
+        order.hold_reason = ""
+        order.save(update_fields=["status", "hold_reason", "updated_at"])
+        _event(order, EventAction.CANCELLED, actor, reason or "Cancelled; no reason given.")
+    return order
+
+
+def _not_cancellable(order: SalesOrder) -> str:
+    if order.status == SalesOrderStatus.SENT:
+        channel = order.fulfillment_channel.name if order.fulfillment_channel_id else "fulfillment"
+        return (
+            f"Order {order.number} was sent to {channel}, which may already be picking it: only "
+            f"{channel} can stop it now. Its reservation is released as its shipment arrives."
+        )
+    return f"A {order.get_status_display()} order cannot be cancelled."
+
+
+def _checked_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise ValidationError({"reason": [f"Enter at most {REASON_MAX} characters ({len(reason)} given)."]})
+    return reason
 
 
 # Purchase orders ----------------------------------------------------------------------------
@@ -322,6 +383,30 @@ def send_purchase_orders(account: Account, po_ids, actor: Actor) -> Counter:
             _po_event(po, EventAction.NOT_SENT, actor, f"{channel.name}: {reason}")
             counts["not_sent"] += 1
     return counts
+
+
+def cancel_purchase_order(po: PurchaseOrder, actor: Actor, reason: str = "") -> PurchaseOrder:
+    """Cancel a purchase order not yet sent (`po` already scoped by the caller). Nothing is
+    reserved for a purchase order, so the ledger does not change."""
+    reason = _checked_reason(reason)
+    with transaction.atomic():
+        po = PurchaseOrder.objects.select_for_update().get(pk=po.pk)
+        if not po.sendable:
+            raise WorkflowConflict(_po_not_cancellable(po))
+        po.status = PurchaseOrderStatus.CANCELLED
+        po.save(update_fields=["status", "updated_at"])
+        _po_event(po, EventAction.CANCELLED, actor, reason or "Cancelled; no reason given.")
+    return po
+
+
+def _po_not_cancellable(po: PurchaseOrder) -> str:
+    if po.fulfillment_channel_id and po.status == PurchaseOrderStatus.SENT:
+        # The warehouse expects the goods: receipts would still arrive and add stock.
+        return (
+            f"Purchase order {po.number} was sent to {po.fulfillment_channel.name}, which expects "
+            f"the goods: only {po.fulfillment_channel.name} can cancel it now."
+        )
+    return f"A {po.get_status_display()} purchase order cannot be cancelled."
 
 
 def _po_event(po: PurchaseOrder, action: str, actor: Actor, detail: str) -> None:

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from automations.reconciler import reconcile_account
+
 from . import api_keys
 from .models import (
     ACCOUNT_ROLES,
@@ -34,6 +36,8 @@ from .models import (
 from .selectors import Actor, ApiKeyActor, account_access, organization_access, organizations_for
 from .signals import account_settings_changed
 
+# Product jobs follow these: which are hidden, offered, and where Import Products runs.
+PRODUCT_SOURCE_FIELDS = {"master_product_source", "master_product_channel"}
 # The settings of the Main tab, in the order the page shows them.
 ACCOUNT_SETTINGS_FIELDS = (
     "organization",
@@ -302,12 +306,22 @@ def update_account_settings(
                 for f in changed
             ],
         )
+        if PRODUCT_SOURCE_FIELDS.intersection(changed):
+            _realign_product_jobs(candidate.pk)
         transaction.on_commit(
             lambda: account_settings_changed.send(
                 sender=Account, account_id=candidate.pk, fields=tuple(changed)
             )
         )
     return candidate
+
+
+def _realign_product_jobs(account_id: int) -> None:
+    """Realign the account's schedule rows inside the source change's transaction, so a
+    failed realignment rolls the source change back with it and the dispatcher never
+    sees product jobs that contradict the committed source. The reconciler's on-commit
+    pass (automations.receivers) runs too, idempotently, and finds nothing left to do."""
+    reconcile_account(account_id)
 
 
 def update_validation_rules(

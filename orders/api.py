@@ -255,12 +255,14 @@ class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Accoun
 
     def cancel_with(self, cancel):
         """Cancel this document through `cancel` (a workflow service) and answer it."""
-        serializer = CancelSerializer(data=self.request.data)
+        document = self.get_object()
+        # The reason is optional: a bare POST (no body, no content type) cancels too.
+        has_body = int(self.request.META.get("CONTENT_LENGTH") or 0) > 0
+        serializer = CancelSerializer(data=self.request.data if has_body else {})
         serializer.is_valid(raise_exception=True)
+        reason = serializer.validated_data.get("reason", "")
         try:
-            document = cancel(
-                self.get_object(), workflow_actor(self.actor), serializer.validated_data.get("reason", "")
-            )
+            document = cancel(document, workflow_actor(self.actor), reason)
         except workflow.WorkflowConflict as refusal:
             raise StateConflict(str(refusal)) from None
         return Response(self.get_serializer(document).data)

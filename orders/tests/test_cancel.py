@@ -1,0 +1,202 @@
+"""Cancelling orders: a sales order still in the portal's hands gives its reservation back
+(ledger, history, real-time push to the marketplace); a sent one, and a sent purchase
+order, are refused with the reason."""
+
+import pytest
+
+from catalog.models import InventoryAdjustment
+from channels.platforms import JobType
+from channels.tests.test_sync import run
+from orders import workflow
+from orders.models import PurchaseOrder, SalesOrder
+from orders.services import create_sales_order
+from orders.tests.test_workflow import history, level, order_data, switch, tpl_orders, tpl_pos
+
+pytestmark = pytest.mark.django_db
+
+
+class WorkerLost(Exception):
+    pass
+
+
+def allocated_order(linked, capture, monkeypatch, quantity=3) -> SalesOrder:
+    """An order processed up to its allocation, whose worker died before the send: the
+    one state in which a cancellable order holds stock reserved."""
+
+    def die(*args, **kwargs):
+        raise WorkerLost
+
+    order = create_sales_order(linked.world.acme_us, order_data(quantity=quantity), source="manual")
+    with monkeypatch.context() as patch:
+        patch.setattr(workflow, "_send_sales_orders", die)
+        with capture(execute=True), pytest.raises(WorkerLost):
+            workflow.process_sales_orders(
+                linked.world.acme_us, [order.pk], workflow.automatic_workflow(workflow.SO_WORKFLOW)
+            )
+    order.refresh_from_db()
+    assert order.status == "allocated" and level(linked).reserved == quantity
+    return order
+
+
+def sent_order(linked, capture) -> SalesOrder:
+    switch(linked.world.acme_us, auto_sales_order_workflow=True)
+    with capture(execute=True):
+        order = create_sales_order(linked.world.acme_us, order_data(quantity=3), source="manual")
+    order.refresh_from_db()
+    assert order.status == "sent"
+    return order
+
+
+def test_cancelling_an_allocated_order_gives_its_units_back_and_pushes_them(
+    linked, eager_celery, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = allocated_order(linked, django_capture_on_commit_callbacks, monkeypatch)
+    # Real-time updates (on by default) told the marketplace 10 − 3.
+    assert linked.stock("mkt", "US-EAST", "SKU-1") == 7
+    admin = linked.world.account_admin
+    client = client_for(admin, linked.world.acme_us)
+    assert 'data-testid="cancel-order"' in client.get(f"/sales-orders/{order.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/sales-orders/{order.pk}/cancel/", {"reason": "Customer changed their mind"})
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "cancelled" and order.lines.get().quantity_reserved == 0
+    assert (level(linked).on_hand, level(linked).reserved) == (10, 0)
+    release = InventoryAdjustment.objects.filter(product=linked.products["SKU-1"]).latest("pk")
+    assert (release.quantity, release.reserved_quantity, release.actor) == (0, -3, admin)
+    assert history(order)[-2:] == [("released", admin.email), ("cancelled", admin.email)]
+    assert order.events.last().detail == "Customer changed their mind"
+    assert linked.stock("mkt", "US-EAST", "SKU-1") == 10
+    page = client.get(f"/sales-orders/{order.pk}/").content.decode()
+    assert "is cancelled" in page and "Released SKU-1 × 3 at WH1." in page
+    assert 'data-testid="cancel-order"' not in page and 'data-testid="process-order"' not in page
+
+
+def test_cancelling_a_pending_order_touches_no_stock(linked, client_for):
+    order = create_sales_order(linked.world.acme_us, order_data(), source="manual")
+    client = client_for(linked.world.account_admin, linked.world.acme_us)
+    client.post(f"/sales-orders/{order.pk}/cancel/")
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert history(order) == [("cancelled", linked.world.account_admin.email)]
+    assert order.events.get().detail == "Cancelled; no reason given."
+    assert not InventoryAdjustment.objects.exclude(reason="cycle_count").exists()
+
+
+def test_a_cancelled_order_is_neither_processed_nor_sent_later(
+    linked, eager_celery, client_for, django_capture_on_commit_callbacks
+):
+    order = create_sales_order(linked.world.acme_us, order_data(), source="manual")
+    workflow.cancel_sales_order(order, workflow.Actor("API"))
+    counts = workflow.process_sales_orders(
+        linked.world.acme_us, [order.pk], workflow.Actor("admin", linked.world.account_admin)
+    )
+    assert counts == {"skipped": 1}
+    run(linked.threepl, JobType.SEND_ORDERS)
+    order.refresh_from_db()
+    assert order.status == "cancelled" and tpl_orders(linked) == {}
+
+
+def test_a_sent_order_is_not_cancelled_and_keeps_its_reservation(
+    linked, eager_celery, client_for, api, django_capture_on_commit_callbacks
+):
+    order = sent_order(linked, django_capture_on_commit_callbacks)
+    client = client_for(linked.world.account_admin, linked.world.acme_us)
+    assert 'data-testid="cancel-order"' not in client.get(f"/sales-orders/{order.pk}/").content.decode()
+    page = client.post(f"/sales-orders/{order.pk}/cancel/", follow=True).content.decode()
+    assert "was sent to 3PL, which may already be picking it: only 3PL can stop it now." in page
+    response = api(linked.world.acme_us).post(
+        f"/api/v1/sales-orders/{order.pk}/cancel/", content_type="application/json"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_state" and "only 3PL can stop it" in response.json()["message"]
+    order.refresh_from_db()
+    assert order.status == "sent" and level(linked).reserved == 3
+    assert [a for a, _ in history(order)] == ["validated", "allocated", "sent"]
+
+
+def test_api_cancel_names_the_api_and_checks_the_reason(
+    linked, eager_celery, api, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = allocated_order(linked, django_capture_on_commit_callbacks, monkeypatch)
+    client = api(linked.world.acme_us)
+    url = f"/api/v1/sales-orders/{order.pk}/cancel/"
+    too_long = client.post(url, {"reason": "x" * 256}, content_type="application/json")
+    assert too_long.status_code == 400 and "reason" in too_long.json()["errors"]
+    order.refresh_from_db()
+    assert order.status == "allocated" and level(linked).reserved == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"reason": "Fraud check"}, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert [(h["action"], h["actor_name"]) for h in response.json()["history"]][-2:] == [
+        ("released", "API"),
+        ("cancelled", "API"),
+    ]
+    assert level(linked).reserved == 0
+    assert client.post(url, content_type="application/json").status_code == 409
+
+
+def test_a_too_long_reason_on_the_page_is_an_error_and_nothing_changes(linked, client_for):
+    order = create_sales_order(linked.world.acme_us, order_data(), source="manual")
+    client = client_for(linked.world.account_admin, linked.world.acme_us)
+    page = client.post(f"/sales-orders/{order.pk}/cancel/", {"reason": "x" * 300}, follow=True)
+    assert "Enter at most 255 characters (300 given)." in page.content.decode()
+    order.refresh_from_db()
+    assert order.status == "pending" and not order.events.exists()
+
+
+def test_account_users_cannot_cancel_and_other_tenants_get_404(linked, client_for, api):
+    order = create_sales_order(linked.world.acme_us, order_data(), source="manual")
+    reader = client_for(linked.world.account_user, linked.world.acme_us)
+    assert 'data-testid="cancel-order"' not in reader.get(f"/sales-orders/{order.pk}/").content.decode()
+    assert reader.post(f"/sales-orders/{order.pk}/cancel/").status_code == 403
+    other = client_for(linked.world.org_admin, linked.world.acme_eu)
+    assert other.post(f"/sales-orders/{order.pk}/cancel/").status_code == 404
+    assert api(linked.world.globex_jp).post(f"/api/v1/sales-orders/{order.pk}/cancel/").status_code == 404
+    order.refresh_from_db()
+    assert order.status == "pending" and not order.events.exists()
+
+
+# Purchase orders ------------------------------------------------------------------------------
+
+
+def open_po(linked, number="PO-1") -> PurchaseOrder:
+    po = PurchaseOrder.objects.create(
+        account=linked.world.acme_us, number=number, warehouse=linked.world.warehouses["ACME-US-2"]
+    )
+    po.lines.create(line_number=1, product=linked.products["SKU-2"], sku="SKU-2", quantity=7)
+    return po
+
+
+def test_an_open_purchase_order_is_cancelled_and_never_sent(linked, client_for):
+    po = open_po(linked)
+    client = client_for(linked.world.account_admin, linked.world.acme_us)
+    assert 'data-testid="cancel-po"' in client.get(f"/purchase-orders/{po.pk}/").content.decode()
+    client.post(f"/purchase-orders/{po.pk}/cancel/", {"reason": "Supplier out of business"})
+    po.refresh_from_db()
+    assert po.status == "cancelled"
+    assert [(e.action, e.actor_name, e.detail) for e in po.events.all()] == [
+        ("cancelled", linked.world.account_admin.email, "Supplier out of business")
+    ]
+    run(linked.threepl, JobType.SEND_PURCHASE_ORDERS)
+    assert tpl_pos(linked) == {}
+
+
+def test_a_sent_purchase_order_is_not_cancelled(
+    linked, eager_celery, client_for, api, django_capture_on_commit_callbacks
+):
+    po = open_po(linked)
+    workflow.send_purchase_orders(linked.world.acme_us, [po.pk], workflow.Actor("API"))
+    po.refresh_from_db()
+    assert po.status == "sent"
+    client = client_for(linked.world.account_admin, linked.world.acme_us)
+    assert 'data-testid="cancel-po"' not in client.get(f"/purchase-orders/{po.pk}/").content.decode()
+    page = client.post(f"/purchase-orders/{po.pk}/cancel/", follow=True).content.decode()
+    assert "was sent to 3PL, which expects the goods: only 3PL can cancel it now." in page
+    response = api(linked.world.acme_us).post(
+        f"/api/v1/purchase-orders/{po.pk}/cancel/", content_type="application/json"
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "invalid_state")
+    po.refresh_from_db()
+    assert po.status == "sent" and [e.action for e in po.events.all()] == ["sent"]

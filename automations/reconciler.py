@@ -20,6 +20,7 @@ from channels.models import Channel
 from channels.platforms import PLATFORMS, Stability
 
 from . import schedule
+from .bulk import update_by_pk
 from .models import ChannelAutomation, ChannelJobSetting, Mode, ScheduleEntry, ScheduleKind, StableJobSetting
 from .selectors import STABLE_PLATFORMS, product_job_allowed, stable_targets
 from .system_jobs import SYSTEM_JOBS
@@ -244,7 +245,7 @@ def _reconcile(account_ids: list[int], now: datetime, apply: bool) -> list[str]:
         stale = [r for k, r in current.items() if k not in wanted]
         report.extend(f"{r.key}: no longer configured" for r in stale)
         if apply:
-            save_rows(update, [*COMPARED, "next_run_at", "window_start", "updated_at"])
+            update_by_pk(ScheduleEntry, update, [*COMPARED, "next_run_at", "window_start", "updated_at"])
             stale_pks = [r.pk for r in stale]
             for start in range(0, len(stale_pks), WRITE_BATCH):
                 ScheduleEntry.objects.filter(pk__in=stale_pks[start : start + WRITE_BATCH]).delete()
@@ -272,46 +273,6 @@ def _creating(apply: bool):
         sql = f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             yield copy.write_row
-
-
-def save_rows(rows: list[ScheduleEntry], fields: list[str]) -> None:
-    """Write `fields` of many rows by primary key. Django's bulk_update compiles a CASE
-    per field and row, ~2 ms per row, which made it most of a dispatch burst. PostgreSQL
-    takes one UPDATE … FROM unnest(arrays); elsewhere (SQLite, a single dispatcher at
-    small scale) one UPDATE per row through executemany."""
-    if not rows:
-        return
-    meta = ScheduleEntry._meta
-    columns = [meta.get_field(f) for f in fields]
-    qn = connection.ops.quote_name
-    table, pk = qn(meta.db_table), qn(meta.pk.column)
-    postgres = connection.vendor == "postgresql"
-    # psycopg adapts these plain values itself (Django's per-value preparation cost more
-    # than the UPDATE); SQLite needs Django's, which stores datetimes as text.
-    values = [
-        [
-            getattr(r, c.attname) if postgres else c.get_db_prep_save(getattr(r, c.attname), connection)
-            for c in columns
-        ]
-        for r in rows
-    ]
-    # Only names and types from the model's metadata are formatted in; values are parameters.
-    with connection.cursor() as cursor:
-        if postgres:
-            names = ", ".join(qn(c.column) for c in columns)
-            arrays = ", ".join(f"%s::{c.db_type(connection)}[]" for c in columns)
-            assignments = ", ".join(f"{qn(c.column)} = v.{qn(c.column)}" for c in columns)
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM unnest(%s::bigint[], {arrays}) "  # noqa: S608
-                f"AS v(id, {names}) WHERE {table}.{pk} = v.id",
-                [[r.pk for r in rows], *map(list, zip(*values, strict=True))],
-            )
-        else:
-            assignments = ", ".join(f"{qn(c.column)} = %s" for c in columns)
-            cursor.executemany(
-                f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608
-                [[*v, r.pk] for v, r in zip(values, rows, strict=True)],
-            )
 
 
 def _retime(row: ScheduleEntry, now: datetime) -> None:

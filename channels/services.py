@@ -258,7 +258,8 @@ def request_sync(actor: User | None, channel: Channel, job_type: str) -> JobRun:
         raise ValidationError({"job_type": [f"{channel.platform_info.label} does not run this job."]})
     if not channel.is_active:
         raise ValidationError({"job_type": ["The channel is inactive: activate it first."]})
-    from .tasks import run_job_task
+    # The task of scheduled runs: a manual run is retried the same way.
+    from automations.tasks import execute_run
 
     with transaction.atomic():
         run = JobRun.objects.create(
@@ -270,5 +271,5 @@ def request_sync(actor: User | None, channel: Channel, job_type: str) -> JobRun:
             # An API key is no person; the audit log names the key instead.
             requested_by=actor if isinstance(actor, User) else None,
         )
-        transaction.on_commit(lambda: run_job_task.delay(run.pk))
+        transaction.on_commit(lambda: execute_run.delay(run.pk))
     return run

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import MasterProductSource, ValidationDocument
@@ -36,8 +37,8 @@ from orders.models import (
     ShipmentLine,
 )
 from orders.signals import receipts_received, sales_orders_created, shipments_received
-from orders.validation import check_carrier_codes
-from orders.workflow import release_shipped
+from orders.validation import ValidationOutcome, check_carrier_codes
+from orders.workflow import PO_WORKFLOW, SO_WORKFLOW, release_shipped
 
 from . import crypto
 from .connectors import connector_for
@@ -66,6 +67,8 @@ class Report:
     partial: bool = False
     # The platform failed: the run failed, whatever was done before counts.
     failure: str = ""
+    # The failure is worth another attempt (ConnectorError.transient).
+    transient: bool = False
     skipped: str = ""
 
     def note(self, message: str, *, problem: bool = True) -> None:
@@ -76,11 +79,15 @@ class Report:
         elif len(self.messages) == MAX_MESSAGES:
             self.messages.append("More messages were left out.")
 
+    def fail(self, exc: ConnectorError) -> None:
+        self.failure, self.transient = str(exc), exc.transient
+
     def absorb(self, fetched_or_pushed) -> None:
         for message in fetched_or_pushed.messages:
             self.note(message)
         if getattr(fetched_or_pushed, "stopped_by", ""):
             self.failure = fetched_or_pushed.stopped_by
+            self.transient = fetched_or_pushed.stopped_transient
 
 
 @dataclass
@@ -111,16 +118,31 @@ class JobContext:
         return {m.warehouse_id: m.location for m in self.channel.warehouse_mappings.all()}
 
 
-def run_job(run: JobRun, ids: list[str] | None = None, http=None) -> JobRun:
+class RunRequeued(Exception):
+    """run_job put the run back to queued after a transient failure: run it again after
+    a backoff. `attempt` is the number of attempts made so far."""
+
+    def __init__(self, run: JobRun, attempt: int):
+        super().__init__(f"job run {run.pk}: attempt {attempt} failed, retry wanted")
+        self.run, self.attempt = run, attempt
+
+
+def run_job(run: JobRun, ids: list[str] | None = None, http=None, *, attempts: int = 1) -> JobRun:
     """Execute a queued job run and record its outcome on it; the run, refreshed.
 
     A run that is not queued (another worker took it, or it finished) is left alone, so
     a task delivered twice runs the job once. `ids` limits the job to these platform
     entity ids (Recurring Job By ID); `http` replaces the connector's HTTP client.
-    Platform failures end as a failed run with a readable message, never an exception.
+    Platform failures end as a failed run with a readable message, never an exception,
+    except a transient one (ConnectorError.transient) while fewer than `attempts`
+    attempts were made: the run goes back to queued with the attempt in its messages and
+    counts, and RunRequeued tells the caller to run it again after a backoff
+    (automations.tasks.execute_run).
     """
     claimed = JobRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=timezone.now()
+        # A retried run keeps the start of its first attempt.
+        status=RunStatus.RUNNING,
+        started_at=Coalesce("started_at", Value(timezone.now())),
     )
     run = JobRun.objects.select_related("channel__account").get(pk=run.pk)
     if not claimed:
@@ -135,7 +157,7 @@ def run_job(run: JobRun, ids: list[str] | None = None, http=None) -> JobRun:
             connector = connector_for(channel, http=http)
             HANDLERS[run.job_type](JobContext(run, channel, connector, report, ids))
     except ConnectorError as exc:
-        report.failure = str(exc)
+        report.fail(exc)
     except crypto.SecretUnreadable as exc:
         report.failure = str(exc)
     except Exception as exc:
@@ -143,7 +165,11 @@ def run_job(run: JobRun, ids: list[str] | None = None, http=None) -> JobRun:
         report.failure = (
             f"The job stopped on an internal error ({type(exc).__name__}); it was logged for the team."
         )
-    return _finish(run, report)
+    attempt = run.counts.get("attempts", 0) + 1
+    if report.failure and report.transient and attempt < attempts:
+        _requeue(run, report, attempt, attempts)
+        raise RunRequeued(run, attempt)
+    return _finish(run, report, attempt, attempts)
 
 
 def _refusal(run: JobRun, channel: Channel | None) -> str:
@@ -167,24 +193,46 @@ def _refusal(run: JobRun, channel: Channel | None) -> str:
     return ""
 
 
-def _finish(run: JobRun, report: Report) -> JobRun:
-    messages = list(report.messages)
+def _finish(run: JobRun, report: Report, attempt: int = 1, attempts: int = 1) -> JobRun:
+    # What the run holds already comes first: the dispatcher's reason (why an emergency
+    # sync ran) and the failures of earlier attempts.
+    messages = list(run.messages)
     if report.failure:
         status = RunStatus.FAILED
-        messages.insert(0, report.failure)
+        messages.append(
+            f"Attempt {attempt} of {attempts}: {report.failure}" if attempt > 1 else report.failure
+        )
     elif report.skipped:
         status = RunStatus.SKIPPED
-        messages.insert(0, report.skipped)
+        messages.append(report.skipped)
     elif report.partial:
         status = RunStatus.PARTIAL
     else:
         status = RunStatus.SUCCESS
+    messages.extend(report.messages)
     run.status = status
     run.counts = {k: v for k, v in report.counts.items() if v}
+    if attempt > 1:
+        run.counts["attempts"] = attempt
     run.messages = messages
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "counts", "messages", "finished_at"])
     return run
+
+
+def _requeue(run: JobRun, report: Report, attempt: int, attempts: int) -> None:
+    """Back to queued for another attempt. Its status and counts will be the last
+    attempt's; this one is told in the messages, with what it did before it failed."""
+    done = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.counts.items()) if v)
+    run.messages = [
+        *run.messages,
+        f"Attempt {attempt + 1} of {attempts} after: {report.failure}"
+        + (f" (done before: {done})" if done else ""),
+        *report.messages,
+    ]
+    run.counts = {"attempts": attempt}
+    run.status = RunStatus.QUEUED
+    run.save(update_fields=["status", "counts", "messages"])
 
 
 def _reference_pk(reference: str, prefix: str) -> int | None:
@@ -215,12 +263,8 @@ def import_orders(ctx: JobContext) -> None:
         if order.external_id in known:
             ctx.report.counts["already_imported"] += 1
             continue
-        check = check_carrier_codes(
-            ctx.account, ValidationDocument.SALES_ORDERS, order.carrier_code, order.service_code
-        )
-        if check.errors:
-            ctx.report.counts["rejected"] += 1
-            ctx.report.note(f"Order {order.number} was not imported: {check.error_text()}")
+        check = _carrier_check(ctx, ValidationDocument.SALES_ORDERS, order, f"Order {order.number}")
+        if check is None:
             continue
         try:
             with transaction.atomic():
@@ -446,14 +490,18 @@ def export_products(ctx: JobContext) -> None:
 def send_orders(ctx: JobContext) -> None:
     mapped = ctx.warehouse_to_location()
     default_warehouse = ctx.account.default_warehouse_id
-    candidates = (
-        SalesOrder.objects.filter(
-            account=ctx.account, status__in=SENDABLE_STATUSES, fulfillment_channel__isnull=True
-        )
-        .filter(Q(warehouse_id__in=list(mapped)) | Q(warehouse__isnull=True))
-        .prefetch_related("lines")
-        .order_by("ordered_at", "pk")
+    unsent = SalesOrder.objects.filter(account=ctx.account, fulfillment_channel__isnull=True).filter(
+        Q(warehouse_id__in=list(mapped)) | Q(warehouse__isnull=True)
     )
+    if ctx.account.auto_sales_order_workflow:
+        statuses = SENDABLE_STATUSES
+    else:
+        # With the workflow off a new order waits in Pending for a person (SPEC 5): only
+        # orders someone processed (validated and allocated) go to the warehouse.
+        statuses = (SalesOrderStatus.ALLOCATED,)
+        if ctx.ids is None:
+            _count_waiting(ctx, unsent.filter(status=SalesOrderStatus.PENDING), "order", SO_WORKFLOW)
+    candidates = unsent.filter(status__in=statuses).prefetch_related("lines").order_by("ordered_at", "pk")
     if ctx.ids is not None:
         # The order workflows (orders.workflow) send exactly the orders they allocated.
         candidates = candidates.filter(pk__in=_reference_pks(ctx.ids, "SO"))
@@ -511,6 +559,17 @@ def send_orders(ctx: JobContext) -> None:
             ctx.report.note(f"Order {order.number} is on hold: {outcome.error}")
 
 
+def _count_waiting(ctx: JobContext, waiting, what: str, workflow: str) -> None:
+    """Say how many documents this run left for a person; the run is no less a success."""
+    count = waiting.count()
+    if count:
+        ctx.report.counts["waiting_for_a_person"] = count
+        ctx.report.note(
+            f"Not sent, waiting for a person (the {workflow} is off): {count} {what}{'s' * (count != 1)}.",
+            problem=False,
+        )
+
+
 def _hold(order: SalesOrder, reason: str) -> None:
     SalesOrder.objects.filter(pk=order.pk).update(
         status=SalesOrderStatus.ON_HOLD, hold_reason=reason[:255], updated_at=timezone.now()
@@ -531,6 +590,18 @@ def _not_yet_received(ctx: JobContext, fetched, model):
             ctx.report.counts["already_received"] += 1
         else:
             yield incoming
+
+
+def _carrier_check(ctx: JobContext, document: str, incoming, label: str) -> ValidationOutcome | None:
+    """The account's API validation rules on an arriving record's carrier and service
+    codes, as the REST API applies them; None when an Error rule refuses the record
+    (counted and noted under `label`, nothing is stored)."""
+    check = check_carrier_codes(ctx.account, document, incoming.carrier_code, incoming.service_code)
+    if check.errors:
+        ctx.report.counts["rejected"] += 1
+        ctx.report.note(f"{label} was refused: {check.error_text()}")
+        return None
+    return check
 
 
 def _referenced(ctx: JobContext, model, prefix: str, reference: str):
@@ -555,14 +626,13 @@ def receive_shipments(ctx: JobContext) -> None:
                 f"({incoming.order_reference})."
             )
             continue
-        check = check_carrier_codes(
-            ctx.account, ValidationDocument.SHIPMENTS, incoming.carrier_code, incoming.service_code
+        check = _carrier_check(
+            ctx,
+            ValidationDocument.SHIPMENTS,
+            incoming,
+            f"Shipment {incoming.external_id} of order {order.number}",
         )
-        if check.errors:
-            ctx.report.counts["rejected"] += 1
-            ctx.report.note(
-                f"Shipment {incoming.external_id} of order {order.number} was refused: {check.error_text()}"
-            )
+        if check is None:
             continue
         warehouse = locations.get(incoming.location) or order.warehouse
         try:
@@ -678,6 +748,11 @@ def send_purchase_orders(ctx: JobContext) -> None:
     if ctx.ids is not None:
         # The purchase order workflow sends exactly the purchase orders it was given.
         candidates = candidates.filter(pk__in=_reference_pks(ctx.ids, "PO"))
+    elif not ctx.account.auto_purchase_order_workflow:
+        # With the workflow off a purchase order waits (SPEC 5) until a person sends it,
+        # which names it (ids above): a purchase order has no "processed" state to wait in.
+        _count_waiting(ctx, candidates, "purchase order", PO_WORKFLOW)
+        candidates = candidates.none()
     pos = {po.reference: po for po in candidates}
     pushed = ctx.connector.send_purchase_orders(
         [
@@ -687,6 +762,8 @@ def send_purchase_orders(ctx: JobContext) -> None:
                 location=mapped[po.warehouse_id],
                 lines=tuple(Line(sku=li.sku, quantity=li.quantity) for li in po.lines.all()),
                 expected_at=po.expected_at,
+                carrier_code=po.carrier_code,
+                service_code=po.service_code,
             )
             for po in pos.values()
         ]
@@ -721,10 +798,15 @@ def receive_receipts(ctx: JobContext) -> None:
                 f"({incoming.purchase_order_reference})."
             )
             continue
+        check = _carrier_check(
+            ctx, ValidationDocument.RECEIPTS, incoming, f"Receipt {incoming.external_id} of PO {po.number}"
+        )
+        if check is None:
+            continue
         warehouse = locations.get(incoming.location) or po.warehouse
         try:
             with transaction.atomic():
-                receipt = _store_receipt(ctx, po, warehouse, incoming)
+                receipt = _store_receipt(ctx, po, warehouse, incoming, check.warnings_for_record())
         except IntegrityError:
             ctx.report.counts["already_received"] += 1
             continue
@@ -741,14 +823,18 @@ def receive_receipts(ctx: JobContext) -> None:
         )
 
 
-def _store_receipt(ctx: JobContext, po: PurchaseOrder, warehouse, incoming) -> Receipt:
+def _store_receipt(ctx: JobContext, po: PurchaseOrder, warehouse, incoming, warnings) -> Receipt:
     receipt = Receipt.objects.create(
         account=ctx.account,
         purchase_order=po,
         channel=ctx.channel,
         external_id=incoming.external_id,
         warehouse=warehouse,
+        carrier_code=incoming.carrier_code,
+        service_code=incoming.service_code,
+        tracking_number=incoming.tracking_number,
         received_at=incoming.received_at,
+        validation_warnings=warnings,
     )
     po_lines = {li.sku.upper(): li for li in po.lines.select_for_update().select_related("product")}
     for line in incoming.lines:

@@ -6,23 +6,11 @@ from celery import shared_task
 from django.conf import settings
 from django.urls import reverse
 
-from automations.models import JobRun
-
 from .connectors import connector_for
 from .connectors.base import ConnectorError
 from .models import Channel
-from .sync import run_job
 
 log = logging.getLogger(__name__)
-
-
-@shared_task(queue="jobs")
-def run_job_task(run_id: int, ids: list[str] | None = None) -> str | None:
-    """Execute one queued JobRun (a second delivery finds it no longer queued: no-op)."""
-    run = JobRun.objects.filter(pk=run_id).first()
-    if run is None:
-        return None
-    return run_job(run, ids=ids).status
 
 
 @shared_task(

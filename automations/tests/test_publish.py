@@ -34,7 +34,7 @@ def test_batched_publishing_delivers_every_run_as_an_execute_run_task():
 def test_eager_mode_runs_the_published_runs_in_the_caller(world, eager_celery, monkeypatch):
     ran = []
 
-    def run_job(run, ids=None):
+    def run_job(run, ids=None, **options):
         ran.append((run.pk, ids))
         return run
 

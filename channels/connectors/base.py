@@ -20,13 +20,19 @@ from ..platforms import Platform
 class ConnectorError(Exception):
     """The platform could not do what was asked; str() is a sentence for the job log."""
 
+    # Worth trying again in a moment (the peer is down, slow or busy): job runs retry
+    # these with backoff; the others (credentials, protocol, a refused request) fail at once.
+    transient = False
+
 
 class ConnectorUnavailable(ConnectorError):
     """Refused connection, DNS failure, connection reset."""
 
+    transient = True
+
 
 class ConnectorTimeout(ConnectorError):
-    pass
+    transient = True
 
 
 class ConnectorProtocolError(ConnectorError):
@@ -37,10 +43,21 @@ class ConnectorAuthError(ConnectorError):
     pass
 
 
+# Request Timeout, Too Many Requests and server errors pass; 501 Not Implemented, 505 and
+# 511 say the request itself will never be served.
+PERMANENT_SERVER_STATUSES = (501, 505, 511)
+
+
 class ConnectorHttpError(ConnectorError):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
+
+    @property
+    def transient(self) -> bool:
+        if self.status in (408, 429):
+            return True
+        return 500 <= self.status < 600 and self.status not in PERMANENT_SERVER_STATUSES
 
 
 class NotSupported(ConnectorError):
@@ -133,6 +150,8 @@ class PurchaseOrderRequest:
     location: str
     lines: tuple[Line, ...]
     expected_at: date | None = None
+    carrier_code: str = ""
+    service_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,6 +173,9 @@ class ChannelReceipt:
     location: str
     received_at: datetime
     lines: tuple[Line, ...]
+    carrier_code: str = ""
+    service_code: str = ""
+    tracking_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -202,6 +224,11 @@ class Pushed:
     outcomes: list[Outcome] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     stopped_by: str = ""
+    # The failure that stopped it is worth retrying (ConnectorError.transient).
+    stopped_transient: bool = False
+
+    def stop(self, exc: ConnectorError) -> None:
+        self.stopped_by, self.stopped_transient = str(exc), exc.transient
 
     @property
     def counts(self) -> dict[str, int]:

@@ -142,13 +142,14 @@ class SandboxConnector(Connector):
             try:
                 pushed.outcomes.append(send(item))
             except ConnectorHttpError as exc:
-                if 400 <= exc.status < 500:
+                # A 4xx refuses this item; 408 and 429 say nothing about it (try again later).
+                if 400 <= exc.status < 500 and not exc.transient:
                     pushed.outcomes.append(Outcome(key(item), "rejected", error=str(exc)))
                 else:
-                    pushed.stopped_by = str(exc)
+                    pushed.stop(exc)
                     break
             except ConnectorError as exc:
-                pushed.stopped_by = str(exc)
+                pushed.stop(exc)
                 break
         return pushed
 
@@ -177,11 +178,11 @@ class SandboxConnector(Connector):
             try:
                 data = self.http.put(path, {key: payloads[start : start + batch]})
             except ConnectorError as exc:
-                pushed.stopped_by = str(exc)
+                pushed.stop(exc)
                 return pushed
             results = data.get("results") if isinstance(data, dict) else None
             if not isinstance(results, list):
-                pushed.stopped_by = f"The answer to PUT {path} has no results."
+                pushed.stop(ConnectorProtocolError(f"The answer to PUT {path} has no results."))
                 return pushed
             for result in results:
                 pushed.outcomes.append(

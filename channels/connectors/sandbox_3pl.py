@@ -70,6 +70,8 @@ class Sandbox3PLConnector(SandboxConnector):
                     "number": request.number,
                     "location": request.location,
                     "expected_at": request.expected_at.isoformat() if request.expected_at else None,
+                    "carrier": request.carrier_code,
+                    "service": request.service_code,
                     "lines": _lines(request.lines),
                 },
             )
@@ -90,6 +92,9 @@ class Sandbox3PLConnector(SandboxConnector):
                 location=str(raw["location"]),
                 received_at=parse_time(raw["received_at"]),
                 lines=parse_lines(raw["lines"]),
+                carrier_code=str(raw.get("carrier") or ""),
+                service_code=str(raw.get("service") or ""),
+                tracking_number=str(raw.get("tracking_number") or ""),
             ),
             "receipt",
         )

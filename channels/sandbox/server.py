@@ -40,11 +40,23 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__(address, SandboxHandler)
         self.store = store
         self.synchronous_webhooks = synchronous_webhooks
-        # Fault injection for tests and demos: delay seconds, malformed answers, forced status.
-        self.faults = {"delay": 0.0, "malformed": False, "status": None}
+        # Fault injection for tests and demos: delay seconds, malformed answers, forced
+        # status; `times` limits them to the next N API calls (a platform that recovers).
+        self.faults = {"delay": 0.0, "malformed": False, "status": None, "times": None}
+        self.faults_lock = threading.Lock()
         # Every API call each shop received: ("GET", "/api/orders"), in order.
         self.calls: dict[str, list[tuple[str, str]]] = {}
         self.deliveries: list[dict] = []
+
+    def take_faults(self) -> dict:
+        """The faults of this API call; a counted fault clears itself after its last call."""
+        with self.faults_lock:
+            faults = dict(self.faults)
+            if self.faults["times"] is not None:
+                self.faults["times"] -= 1
+                if self.faults["times"] <= 0:
+                    self.faults.update(delay=0.0, malformed=False, status=None, times=None)
+            return faults
 
     @property
     def url(self) -> str:
@@ -191,7 +203,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         api_key = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
         shop = self.server.store.shop_for_key(api_key)
         self.server.calls.setdefault(shop["code"], []).append((method, path))
-        faults = self.server.faults
+        faults = self.server.take_faults()
         if faults["delay"]:
             time.sleep(faults["delay"])
         if faults["status"]:
@@ -253,7 +265,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 change = store.ship(shop, m[1], self._quantities(body))
                 return 201, {"shipment": change.result}, change
             if (m := re.fullmatch(r"/api/purchase-orders/(\w+)/receive", path)) and method == "POST":
-                change = store.receive(shop, m[1], self._quantities(body))
+                data = self._json(body)
+                change = store.receive(
+                    shop,
+                    m[1],
+                    self._quantities(body),
+                    carrier=data.get("carrier"),
+                    service=data.get("service"),
+                )
                 return 201, {"receipt": change.result}, change
         raise SandboxError(404, f"No route {method} {path} for a {shop['kind']} shop.")
 

@@ -418,6 +418,8 @@ class SandboxStore:
                 "location": data["location"],
                 "status": "open",
                 "expected_at": data.get("expected_at"),
+                "carrier": data.get("carrier") or "",
+                "service": data.get("service") or "",
                 "lines": self._check_lines(shop, data.get("lines")),
                 "created_at": _now(),
             }
@@ -428,7 +430,17 @@ class SandboxStore:
             self._save()
             return Change({"purchase_order": copy.deepcopy(po), "created": True}, events)
 
-    def receive(self, shop: dict, po_id: str, quantities: dict[str, int] | None = None) -> Change:
+    def receive(
+        self,
+        shop: dict,
+        po_id: str,
+        quantities: dict[str, int] | None = None,
+        carrier: str | None = None,
+        service: str | None = None,
+    ) -> Change:
+        """Count a purchase order in (all of it, or the given quantities). The delivery's
+        carrier and service are the purchase order's (UPS Ground when it names none)
+        unless given, blank included, so a demo or test can deliver odd codes."""
         self._check_3pl(shop)
         with self.lock:
             po = shop["purchase_orders"].get(po_id)
@@ -442,11 +454,17 @@ class SandboxStore:
                 level = shop["inventory"].setdefault(po["location"], {})
                 level[line["sku"]] = level.get(line["sku"], 0) + qty
                 lines.append({"sku": line["sku"], "quantity": qty})
+            carrier = (po.get("carrier") or "UPS") if carrier is None else carrier
+            if service is None:
+                service = po.get("service") or ("03" if carrier == "UPS" else "")
             receipt = {
                 "id": self._next_id(),
                 "purchase_order_id": po_id,
                 "reference": po["reference"],
                 "location": po["location"],
+                "carrier": carrier,
+                "service": service,
+                "tracking_number": ("1Z" if carrier == "UPS" else "SBX") + secrets.token_hex(8).upper(),
                 "received_at": _now(),
                 "lines": lines,
             }

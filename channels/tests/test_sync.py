@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounts.models import Account
 from automations.models import JobRun, RunStatus, Trigger
 from catalog.models import AdjustmentReason, InventoryAdjustment, InventoryLevel, Product
 from channels.platforms import JobType
@@ -24,6 +25,14 @@ def run(channel, job_type, **kwargs) -> JobRun:
         account=channel.account, channel=channel, job_type=job_type, trigger=Trigger.MANUAL
     )
     return run_job(job_run, **kwargs)
+
+
+def workflows_on(linked) -> None:
+    """Both order workflows on: Send Orders and Send Purchase Orders then take every new
+    document (with them off, only what a person processed)."""
+    Account.objects.filter(pk=linked.world.acme_us.pk).update(
+        auto_sales_order_workflow=True, auto_purchase_order_workflow=True
+    )
 
 
 def on_hand(product, warehouse) -> int:
@@ -82,7 +91,8 @@ def test_import_orders_refuses_an_order_when_the_rule_is_error(linked):
     assert not SalesOrder.objects.exists()
 
 
-def test_send_orders_sends_pending_orders_of_mapped_warehouses_once(linked):
+def test_send_orders_with_the_workflow_on_sends_pending_orders_of_mapped_warehouses_once(linked):
+    workflows_on(linked)
     linked.place_order(quantity=2)
     run(linked.marketplace, JobType.IMPORT_ORDERS)
     result = run(linked.threepl, JobType.SEND_ORDERS)
@@ -99,7 +109,67 @@ def test_send_orders_sends_pending_orders_of_mapped_warehouses_once(linked):
     assert len(linked.shop("tpl")["orders"]) == 1
 
 
+def test_send_orders_with_the_workflow_off_leaves_pending_orders_for_a_person(linked):
+    from orders.workflow import Actor, process_sales_orders
+
+    linked.place_order(quantity=2)
+    run(linked.marketplace, JobType.IMPORT_ORDERS)
+    result = run(linked.threepl, JobType.SEND_ORDERS)
+    assert (result.status, result.counts) == (RunStatus.SUCCESS, {"waiting_for_a_person": 1})
+    assert result.messages == [
+        "Not sent, waiting for a person (the Automatic Sales Order Workflow is off): 1 order."
+    ]
+    order = SalesOrder.objects.get()
+    assert order.status == SalesOrderStatus.PENDING
+    assert linked.shop("tpl")["orders"] == {}
+    # A person processes it: validated, allocated and sent through the same job.
+    person = linked.world.account_admin
+    assert process_sales_orders(linked.world.acme_us, [order.pk], Actor(person.email, person))["sent"] == 1
+    order.refresh_from_db()
+    assert order.status == SalesOrderStatus.SENT
+    assert [o["reference"] for o in linked.shop("tpl")["orders"].values()] == [order.reference]
+
+
+def test_send_orders_with_the_workflow_off_sends_orders_a_person_allocated(linked):
+    linked.place_order(quantity=2)
+    linked.place_order(quantity=1)
+    run(linked.marketplace, JobType.IMPORT_ORDERS)
+    allocated, pending = SalesOrder.objects.order_by("pk")
+    # Processed by a person, whose send never happened (the worker was lost).
+    SalesOrder.objects.filter(pk=allocated.pk).update(status=SalesOrderStatus.ALLOCATED)
+    result = run(linked.threepl, JobType.SEND_ORDERS)
+    assert result.counts == {"sent": 1, "waiting_for_a_person": 1}
+    assert [o["reference"] for o in linked.shop("tpl")["orders"].values()] == [allocated.reference]
+    pending.refresh_from_db()
+    assert pending.status == SalesOrderStatus.PENDING
+
+
+def test_send_purchase_orders_with_the_workflow_off_sends_only_what_a_person_sends(linked):
+    from orders.workflow import Actor, send_purchase_orders
+
+    po = PurchaseOrder.objects.create(
+        account=linked.world.acme_us, number="PO-9", warehouse=linked.world.warehouses["ACME-US-2"]
+    )
+    PurchaseOrderLine.objects.create(
+        purchase_order=po, line_number=1, product=linked.products["SKU-2"], sku="SKU-2", quantity=3
+    )
+    result = run(linked.threepl, JobType.SEND_PURCHASE_ORDERS)
+    assert (result.status, result.counts) == (RunStatus.SUCCESS, {"waiting_for_a_person": 1})
+    assert result.messages == [
+        "Not sent, waiting for a person (the Automatic Purchase Order Workflow is off): 1 purchase order."
+    ]
+    po.refresh_from_db()
+    assert po.status == PurchaseOrderStatus.OPEN
+    assert linked.shop("tpl")["purchase_orders"] == {}
+    person = linked.world.account_admin
+    assert send_purchase_orders(linked.world.acme_us, [po.pk], Actor(person.email, person))["sent"] == 1
+    po.refresh_from_db()
+    assert po.status == PurchaseOrderStatus.SENT
+    assert [p["reference"] for p in linked.shop("tpl")["purchase_orders"].values()] == [po.reference]
+
+
 def test_send_orders_holds_an_order_with_an_unknown_sku(linked):
+    workflows_on(linked)
     order = SalesOrder.objects.create(
         account=linked.world.acme_us, source="manual", number="M-1", ordered_at="2026-01-01T00:00Z"
     )
@@ -113,6 +183,7 @@ def test_send_orders_holds_an_order_with_an_unknown_sku(linked):
 
 
 def test_receive_shipments_records_shipment_moves_stock_and_ships_the_order(linked):
+    workflows_on(linked)
     wh1 = linked.world.warehouses["ACME-US-1"]
     linked.place_order(quantity=2)
     run(linked.marketplace, JobType.IMPORT_ORDERS)
@@ -133,6 +204,7 @@ def test_receive_shipments_records_shipment_moves_stock_and_ships_the_order(link
 
 
 def test_receive_shipments_records_zero_quantities_without_error(linked):
+    workflows_on(linked)
     tpl = linked.shop("tpl")
     tpl["inventory"]["NJ1"]["SKU-2"] = 0
     linked.place_order(sku="SKU-2", quantity=1)
@@ -149,6 +221,7 @@ def test_receive_shipments_records_zero_quantities_without_error(linked):
 
 
 def test_export_tracking_tells_the_marketplace_once(linked):
+    workflows_on(linked)
     placed = linked.place_order(quantity=2)
     for channel, job in (
         (linked.marketplace, JobType.IMPORT_ORDERS),
@@ -232,6 +305,7 @@ def test_export_products_creates_then_leaves_unchanged(linked):
 
 
 def test_purchase_order_is_sent_received_and_stocked(linked):
+    workflows_on(linked)
     wh2 = linked.world.warehouses["ACME-US-2"]
     po = PurchaseOrder.objects.create(account=linked.world.acme_us, number="PO-77", warehouse=wh2)
     PurchaseOrderLine.objects.create(
@@ -255,6 +329,7 @@ def test_purchase_order_is_sent_received_and_stocked(linked):
 
 
 def test_receive_receipts_records_zero_quantities(linked):
+    workflows_on(linked)
     tpl = linked.shop("tpl")
     tpl["auto_receive"] = False
     wh1 = linked.world.warehouses["ACME-US-1"]
@@ -273,8 +348,87 @@ def test_receive_receipts_records_zero_quantities(linked):
     assert on_hand(linked.products["SKU-1"], wh1) == 10
 
 
+def receive_with(linked, carrier: str, service: str) -> PurchaseOrder:
+    """A purchase order sent to the 3PL and received there with these carrier codes."""
+    workflows_on(linked)
+    tpl = linked.shop("tpl")
+    tpl["auto_receive"] = False
+    po = PurchaseOrder.objects.create(
+        account=linked.world.acme_us, number="PO-5", warehouse=linked.world.warehouses["ACME-US-1"]
+    )
+    PurchaseOrderLine.objects.create(
+        purchase_order=po, line_number=1, product=linked.products["SKU-1"], sku="SKU-1", quantity=4
+    )
+    run(linked.threepl, JobType.SEND_PURCHASE_ORDERS)
+    remote = next(iter(tpl["purchase_orders"].values()))
+    linked.store.receive(tpl, remote["id"], carrier=carrier, service=service)
+    return po
+
+
+RECEIPT_CODES = [
+    ("", "03", "missing_carrier_code", "No carrier code."),
+    ("PIGEON", "03", "invalid_carrier_code", "Unknown carrier code 'PIGEON'."),
+    ("UPS", "", "missing_service_code", "No service code."),
+    ("UPS", "NOPE", "invalid_service_code", "Unknown service code 'NOPE' for carrier UPS."),
+]
+
+
+def test_receive_receipts_stores_the_delivery_carrier_and_tracking(linked):
+    receive_with(linked, "UPS", "03")
+    result = run(linked.threepl, JobType.RECEIVE_RECEIPTS)
+    assert (result.status, result.counts) == (RunStatus.SUCCESS, {"received": 1})
+    receipt = Receipt.objects.get()
+    assert (receipt.carrier_code, receipt.service_code, receipt.validation_warnings) == ("UPS", "03", [])
+    assert receipt.tracking_number.startswith("1Z")
+
+
+@pytest.mark.parametrize(("carrier", "service", "code", "message"), RECEIPT_CODES)
+def test_receive_receipts_keeps_carrier_warnings_on_the_receipt(linked, carrier, service, code, message):
+    po = receive_with(linked, carrier, service)
+    result = run(linked.threepl, JobType.RECEIVE_RECEIPTS)
+    assert (result.status, result.counts) == (RunStatus.SUCCESS, {"received": 1})
+    field = "carrier_code" if "carrier" in code else "service_code"
+    assert Receipt.objects.get().validation_warnings == [{"field": field, "code": code, "message": message}]
+    po.refresh_from_db()
+    assert po.status == PurchaseOrderStatus.RECEIVED
+    assert on_hand(linked.products["SKU-1"], linked.world.warehouses["ACME-US-1"]) == 14
+
+
+@pytest.mark.parametrize(("carrier", "service", "code", "message"), RECEIPT_CODES)
+def test_receive_receipts_refuses_a_receipt_when_the_rule_is_error(linked, carrier, service, code, message):
+    from accounts.models import ApiValidationRule
+
+    ApiValidationRule.objects.create(
+        account=linked.world.acme_us, document="receipts", check_type=code, status="error"
+    )
+    po = receive_with(linked, carrier, service)
+    result = run(linked.threepl, JobType.RECEIVE_RECEIPTS)
+    assert (result.status, result.counts) == (RunStatus.PARTIAL, {"rejected": 1})
+    field = "carrier_code" if "carrier" in code else "service_code"
+    assert result.messages[0].startswith("Receipt ") and result.messages[0].endswith(
+        f"of PO PO-5 was refused: {field}: {message}"
+    )
+    assert not Receipt.objects.exists()
+    po.refresh_from_db()
+    assert (po.status, po.lines.get().quantity_received) == (PurchaseOrderStatus.SENT, 0)
+    assert on_hand(linked.products["SKU-1"], linked.world.warehouses["ACME-US-1"]) == 10
+
+
+def test_a_receipt_rule_at_error_leaves_other_documents_alone(linked):
+    from accounts.models import ApiValidationRule
+
+    ApiValidationRule.objects.create(
+        account=linked.world.acme_us, document="shipments", check_type="invalid_carrier_code", status="error"
+    )
+    receive_with(linked, "PIGEON", "03")
+    result = run(linked.threepl, JobType.RECEIVE_RECEIPTS)
+    assert result.counts == {"received": 1}
+    assert [w["code"] for w in Receipt.objects.get().validation_warnings] == ["invalid_carrier_code"]
+
+
 def test_demo_flow_leaves_stock_agreeing_on_every_side(linked):
     """Order in the marketplace → portal → 3PL → shipment → tracking → inventory both ways."""
+    workflows_on(linked)
     linked.place_order(quantity=3)
     for channel, job in (
         (linked.marketplace, JobType.IMPORT_ORDERS),
@@ -320,6 +474,7 @@ def test_malformed_json_fails_the_run_and_stores_nothing(linked):
 
 
 def test_a_platform_failing_part_way_through_a_push_keeps_what_was_done_consistent(linked, monkeypatch):
+    workflows_on(linked)
     from channels.connectors.http import JsonHttpClient
 
     for _ in range(2):

@@ -69,8 +69,9 @@ def test_purchase_order_needs_known_skus_and_an_own_warehouse(api, world):
 @pytest.mark.parametrize("path", ["sales-orders", "purchase-orders", "shipments", "receipts"])
 def test_another_tenants_documents_are_404(api, linked, path):
     from channels.platforms import JobType
-    from channels.tests.test_sync import run
+    from channels.tests.test_sync import run, workflows_on
 
+    workflows_on(linked)  # the send jobs take new documents only with the workflows on
     linked.place_order()
     run(linked.marketplace, JobType.IMPORT_ORDERS)
     run(linked.threepl, JobType.SEND_ORDERS)

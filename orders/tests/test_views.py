@@ -3,13 +3,14 @@
 import pytest
 
 from channels.platforms import JobType
-from channels.tests.test_sync import run
+from channels.tests.test_sync import run, workflows_on
 from orders.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
 
 
 def test_imported_order_is_listed_and_shown_with_its_shipment(client_for, linked):
+    workflows_on(linked)  # Send Orders takes new orders only with the workflow on
     linked.place_order(quantity=2)
     for channel, job in (
         (linked.marketplace, JobType.IMPORT_ORDERS),

@@ -305,6 +305,8 @@ class EventAction(models.TextChoices):
     NOT_SENT = "not_sent", "Not sent"
     RELEASED = "released", "Reservation released"
     CANCELLED = "cancelled", "Cancelled"
+    # The automatic workflow is off: the document waits for a person, and says so.
+    WAITING = "waiting", "Waiting for a person"
 
 
 class DocumentEvent(models.Model):

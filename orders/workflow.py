@@ -96,6 +96,16 @@ def fulfillment_routes(account: Account) -> dict[int, object]:
 # Sales orders ------------------------------------------------------------------------------
 
 
+def record_sales_workflow_off(order_ids) -> None:
+    """New orders of an account whose Automatic Sales Order Workflow is off: their history
+    says why nothing happens to them (one INSERT however many an import brought)."""
+    detail = "Off for this account: the order waits in Pending until someone processes it."
+    SalesOrderEvent.objects.bulk_create(
+        SalesOrderEvent(order_id=pk, action=EventAction.WAITING, actor_name=SO_WORKFLOW, detail=detail)
+        for pk in order_ids
+    )
+
+
 def process_sales_orders(account: Account, order_ids, actor: Actor) -> Counter:
     """Validate, allocate and send these orders of the account; counts by outcome.
     Orders not in a processable state (already sent, cancelled, another worker's) are
@@ -343,6 +353,17 @@ def _checked_reason(reason: str) -> str:
 
 
 # Purchase orders ----------------------------------------------------------------------------
+
+
+def record_purchase_workflow_off(po_ids) -> None:
+    """New purchase orders of an account whose Automatic Purchase Order Workflow is off."""
+    detail = "Off for this account: the purchase order waits, Open, until someone sends it."
+    PurchaseOrderEvent.objects.bulk_create(
+        PurchaseOrderEvent(
+            purchase_order_id=pk, action=EventAction.WAITING, actor_name=PO_WORKFLOW, detail=detail
+        )
+        for pk in po_ids
+    )
 
 
 def send_purchase_orders(account: Account, po_ids, actor: Actor) -> Counter:

@@ -96,10 +96,24 @@ def test_off_orders_wait_in_pending_and_nothing_is_sent(
 ):
     order = post_order(api, linked, django_capture_on_commit_callbacks)
     order.refresh_from_db()
-    assert order.status == "pending"
-    assert tpl_orders(linked) == {} and not order.events.exists()
+    assert order.status == "pending" and tpl_orders(linked) == {}
+    assert history(order) == [("waiting", "Automatic Sales Order Workflow")]
+    assert "waits in Pending until someone processes it" in order.events.get().detail
     assert not JobRun.objects.filter(job_type=JobType.SEND_ORDERS).exists()
     assert level(linked).reserved == 0
+
+
+def test_off_imported_orders_say_they_wait_and_an_inactive_accounts_say_nothing(
+    linked, eager_celery, django_capture_on_commit_callbacks
+):
+    linked.place_order(quantity=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        run(linked.marketplace, JobType.IMPORT_ORDERS)
+    assert history(SalesOrder.objects.get()) == [("waiting", "Automatic Sales Order Workflow")]
+    switch(linked.world.acme_us, is_active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = create_sales_order(linked.world.acme_us, order_data("INACTIVE"), source="manual")
+    assert not order.events.exists()
 
 
 def test_insufficient_stock_holds_the_order_with_the_reason_and_reserves_nothing(
@@ -257,7 +271,10 @@ def test_po_workflow_off_waits_until_sent_through_the_api(
     po.refresh_from_db()
     assert po.status == "sent" and po.reference in tpl_pos(linked)
     detail = client.get(f"/api/v1/purchase-orders/{po.pk}/").json()
-    assert [(h["action"], h["actor_name"]) for h in detail["history"]] == [("sent", "API")]
+    assert [(h["action"], h["actor_name"]) for h in detail["history"]] == [
+        ("waiting", "Automatic Purchase Order Workflow"),
+        ("sent", "API"),
+    ]
     assert client.post(f"/api/v1/purchase-orders/{po.pk}/send/").status_code == 409
 
 

@@ -33,7 +33,7 @@ def sandbox(sandbox_server: SandboxServer, settings) -> SandboxServer:
     """The sandbox, emptied, its faults cleared, and the portal pointed at it."""
     with sandbox_server.store.lock:
         sandbox_server.store.data = {"next_id": 1000, "shops": {}}
-    sandbox_server.faults.update(delay=0.0, malformed=False, status=None, times=None)
+    sandbox_server.faults.update(delay=0.0, malformed=False, status=None, path=None, times=None)
     sandbox_server.calls.clear()
     sandbox_server.deliveries.clear()
     settings.SANDBOX_URL = sandbox_server.url

@@ -41,21 +41,24 @@ class SandboxServer(ThreadingHTTPServer):
         self.store = store
         self.synchronous_webhooks = synchronous_webhooks
         # Fault injection for tests and demos: delay seconds, malformed answers, forced
-        # status; `times` limits them to the next N API calls (a platform that recovers).
-        self.faults = {"delay": 0.0, "malformed": False, "status": None, "times": None}
+        # status; `path` limits them to calls of one API path, `times` to the next N of
+        # those calls (a platform that recovers).
+        self.faults = {"delay": 0.0, "malformed": False, "status": None, "path": None, "times": None}
         self.faults_lock = threading.Lock()
         # Every API call each shop received: ("GET", "/api/orders"), in order.
         self.calls: dict[str, list[tuple[str, str]]] = {}
         self.deliveries: list[dict] = []
 
-    def take_faults(self) -> dict:
-        """The faults of this API call; a counted fault clears itself after its last call."""
+    def take_faults(self, path: str) -> dict:
+        """The faults of a call to `path`; a counted fault clears itself after its last call."""
         with self.faults_lock:
+            if self.faults["path"] not in (None, path):
+                return {"delay": 0.0, "malformed": False, "status": None}
             faults = dict(self.faults)
             if self.faults["times"] is not None:
                 self.faults["times"] -= 1
                 if self.faults["times"] <= 0:
-                    self.faults.update(delay=0.0, malformed=False, status=None, times=None)
+                    self.faults.update(delay=0.0, malformed=False, status=None, path=None, times=None)
             return faults
 
     @property
@@ -203,7 +206,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         api_key = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
         shop = self.server.store.shop_for_key(api_key)
         self.server.calls.setdefault(shop["code"], []).append((method, path))
-        faults = self.server.take_faults()
+        faults = self.server.take_faults(path)
         if faults["delay"]:
             time.sleep(faults["delay"])
         if faults["status"]:

@@ -10,6 +10,8 @@ warehouse's fulfillment channel. Sending goes through the channel job itself
 one of Send Orders / Send Purchase Orders and every send is a JobRun in the job log.
 
 Each step is recorded as a SalesOrderEvent / PurchaseOrderEvent naming who or what did it.
+Cancel applies to documents the portal still holds (not yet sent); a sales order's
+reservation then goes back to available through the ledger.
 """
 
 from collections import Counter, defaultdict
@@ -299,6 +301,11 @@ def _send_sales_orders(channel, order_ids: list[int], actor: Actor, counts: Coun
                     f"Sent to {channel.name} as {order.fulfillment_external_id} (job run {run.pk}).",
                 )
                 counts["sent"] += 1
+                continue
+            if order.status == SalesOrderStatus.CANCELLED:
+                # Cancelled by someone while the send was on its way: Send Orders left it
+                # out, and the cancel already gave its stock back.
+                counts["cancelled"] += 1
                 continue
             lines = list(order.lines.select_for_update(of=("self",)).select_related("product"))
             if order.status == SalesOrderStatus.ON_HOLD:

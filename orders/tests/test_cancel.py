@@ -97,6 +97,29 @@ def test_a_cancelled_order_is_neither_processed_nor_sent_later(
     assert order.status == "cancelled" and tpl_orders(linked) == {}
 
 
+def test_an_order_cancelled_while_its_send_is_on_its_way_stays_cancelled(
+    linked, eager_celery, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = create_sales_order(linked.world.acme_us, order_data(quantity=3), source="manual")
+    real_send_run = workflow._send_run
+
+    def cancel_first(*args):
+        # Someone cancels after the allocation committed, before Send Orders reads the order.
+        workflow.cancel_sales_order(order, workflow.Actor("admin", linked.world.account_admin))
+        return real_send_run(*args)
+
+    monkeypatch.setattr(workflow, "_send_run", cancel_first)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = workflow.process_sales_orders(
+            linked.world.acme_us, [order.pk], workflow.automatic_workflow(workflow.SO_WORKFLOW)
+        )
+    assert counts == {"cancelled": 1}
+    order.refresh_from_db()
+    assert order.status == "cancelled" and tpl_orders(linked) == {}
+    assert [a for a, _ in history(order)] == ["validated", "allocated", "released", "cancelled"]
+    assert level(linked).reserved == 0
+
+
 def test_a_sent_order_is_not_cancelled_and_keeps_its_reservation(
     linked, eager_celery, client_for, api, django_capture_on_commit_callbacks
 ):

@@ -172,12 +172,16 @@ class PendingPush(models.Model):
 
 class ChannelPush(models.Model):
     """Real-time push state of one sales channel: whether a push task is scheduled (so a
-    burst of changes enqueues one task, not one each) and the last push's job run."""
+    burst of changes enqueues one task, not one each), whether a push is running (one at
+    a time, so an older push never lands after a newer one), when the last one started
+    (pushes are spaced by a minimum interval) and its job run."""
 
     channel = models.OneToOneField(
         "channels.Channel", on_delete=models.CASCADE, related_name="inventory_push"
     )
     scheduled_at = models.DateTimeField(null=True, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
     last_run = models.ForeignKey(
         "automations.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

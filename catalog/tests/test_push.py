@@ -1,8 +1,11 @@
 """Inventory Real-Time Updates against the sandbox marketplace: which channels and
 locations hear about a change, coalescing, retries, the setting, buffer stock."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from automations.models import JobRun, RunStatus, Trigger
 from catalog import push, tasks
@@ -116,7 +119,7 @@ def test_many_changes_coalesce_into_a_few_batched_calls(linked, enqueued, django
         adjust_inventory(products[0], wh1, 100, CONTEXT, reserved=1)
 
     # One task for the only sales channel, delayed so the burst gathers.
-    assert enqueued == [((linked.marketplace.pk,), push.COALESCE_SECONDS)]
+    assert enqueued == [((linked.marketplace.pk,), push.WINDOW_SECONDS)]
     assert PendingPush.objects.filter(channel=linked.marketplace).count() == 1000
 
     (run,) = run_enqueued(enqueued)
@@ -129,10 +132,12 @@ def test_many_changes_coalesce_into_a_few_batched_calls(linked, enqueued, django
     assert all(levels[sku] == n + 1 for n, sku in enumerate(skus) if n)
     assert not PendingPush.objects.exists()
 
-    # The schedule was released: the next change schedules a new push.
+    # The schedule was released: the next change schedules a new push, no sooner than
+    # the interval after the last one started.
     with django_capture_on_commit_callbacks(execute=True):
         adjust_inventory(products[5], wh1, -2, CONTEXT)
-    assert len(enqueued) == 1
+    ((_, countdown),) = enqueued
+    assert push.WINDOW_SECONDS < countdown <= push.INTERVAL_SECONDS
     run_enqueued(enqueued)
     assert levels["BULK-0005"] == 6 - 2
 
@@ -264,3 +269,36 @@ def test_channel_page_shows_last_push(linked, eager_celery, client_for, django_c
 
     assert 'data-push-status="success"' in page
     assert "Real-time push of 1 changed product(s)." in page
+
+
+def test_push_delay_is_the_short_window_after_quiet_else_the_rest_of_the_interval():
+    now = timezone.now()
+    assert push.push_delay(now, None, 2, 10) == 2
+    assert push.push_delay(now, now - timedelta(seconds=60), 2, 10) == 2
+    assert push.push_delay(now, now - timedelta(seconds=3), 2, 10) == 7
+    assert push.push_delay(now, now - timedelta(seconds=9), 2, 10) == 2
+
+
+def test_a_push_waits_while_another_push_of_the_channel_runs(
+    linked, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        adjust(linked, "SKU-1", linked.world.warehouses["ACME-US-1"], 3)
+    enqueued.clear()
+    running = timezone.now()
+    ChannelPush.objects.filter(channel=linked.marketplace).update(
+        running_since=running, last_started_at=running
+    )
+
+    # The task re-schedules itself instead of racing the running push.
+    assert tasks.push_inventory.apply(args=(linked.marketplace.pk,)).get() is None
+    assert inventory_puts(linked) == 0
+    assert enqueued == [((linked.marketplace.pk,), pytest.approx(push.INTERVAL_SECONDS, abs=1))]
+    assert PendingPush.objects.filter(channel=linked.marketplace).count() == 1
+
+    # A push marked running past the task time limit died with its worker.
+    stale = running - push.STALE_RUN - timedelta(seconds=1)
+    ChannelPush.objects.filter(channel=linked.marketplace).update(running_since=stale)
+    run_enqueued(enqueued)
+    assert linked.stock("mkt", "US-EAST", "SKU-1") == 13
+    assert ChannelPush.objects.get(channel=linked.marketplace).running_since is None

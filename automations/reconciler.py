@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from channels.models import Channel
+from channels.models import Channel, WebhookEvent
 from channels.platforms import PLATFORMS, Stability
 
 from . import schedule
@@ -221,7 +221,7 @@ def _reconcile(account_ids: list[int], now: datetime, apply: bool) -> list[str]:
             .values_list(*CURRENT, named=True)
         }
         desired = _desired(list(Account.objects.filter(pk__in=account_ids)))
-        report, update, wanted = [], [], set()
+        report, update, wanted, disarmed = [], [], set(), []
         with _creating(apply) as create:
             for want in desired:
                 key = want.key
@@ -232,6 +232,8 @@ def _reconcile(account_ids: list[int], now: datetime, apply: bool) -> list[str]:
                     # New webhook rows start disarmed, as first_run says.
                     run = first_run(want, now) if want.enabled else None
                     create((*want, run and run.run_at, run and run.window_start, now))
+                    if want.enabled and want.kind == ScheduleKind.WEBHOOK:
+                        disarmed.append(want)
                     continue
                 changed = _drifted(row, want)
                 if not changed:
@@ -242,6 +244,8 @@ def _reconcile(account_ids: list[int], now: datetime, apply: bool) -> list[str]:
                 )
                 _retime(entry, now)
                 update.append(entry)
+                if entry.enabled and entry.kind == ScheduleKind.WEBHOOK and entry.next_run_at is None:
+                    disarmed.append(want)
         stale = [r for k, r in current.items() if k not in wanted]
         report.extend(f"{r.key}: no longer configured" for r in stale)
         if apply:
@@ -249,7 +253,27 @@ def _reconcile(account_ids: list[int], now: datetime, apply: bool) -> list[str]:
             stale_pks = [r.pk for r in stale]
             for start in range(0, len(stale_pks), WRITE_BATCH):
                 ScheduleEntry.objects.filter(pk__in=stale_pks[start : start + WRITE_BATCH]).delete()
+            _arm_pending(disarmed, now)
     return report
+
+
+def _arm_pending(rows: list[Desired], now: datetime) -> None:
+    """Webhook jobs switched on while events wait (the job enabled again, the channel
+    back in Webhook mode) are armed from the first waiting event, as if it had just
+    arrived: otherwise those events would wait for the next one."""
+    waiting = set(
+        WebhookEvent.objects.filter(
+            channel_id__in={r.channel_id for r in rows}, processed_at__isnull=True, job_run__isnull=True
+        ).values_list("channel_id", flat=True)
+    )
+    if not waiting:
+        return
+    from .dispatcher import rearm  # the dispatcher imports this module
+
+    keys = [r.key for r in rows if r.channel_id in waiting]
+    for entry in ScheduleEntry.objects.select_related("channel").filter(key__in=keys, lock_run__isnull=True):
+        rearm(entry, now)
+        entry.save(update_fields=["next_run_at", "window_start", "updated_at"])
 
 
 @contextmanager

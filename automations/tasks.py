@@ -24,8 +24,8 @@ def dispatch_due_jobs() -> int:
 
 
 # Transient platform failures (channels.connectors.base.ConnectorError.transient) are
-# retried: 4 attempts in all, waiting about 5, 10 and 20 s between them (at most 35 s in
-# all), well inside a period of 5 minutes and the webhook lock's TTL.
+# retried: 4 attempts in all, waiting 2.5–5, 5–10 and 10–20 s between them (at most 35 s
+# in all), well inside the shortest period (5 minutes) and the webhook lock's TTL.
 RETRY_ATTEMPTS = 4
 RETRY_BACKOFF_SECONDS = 5.0
 

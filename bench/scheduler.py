@@ -5,7 +5,7 @@ bench-only dependency in bench/requirements.txt).
 
 Every scheduler runs in its own subprocess (`python -m bench.scheduler child <kind>`), so
 its peak RSS is the scheduling process alone, not the seeding. Ours is driven as beat
-drives it in production: `dispatch_due()` once a second. The baselines run beat's own
+drives it in production: `dispatch_due()` at the beat entry's interval (0.5 s). The baselines run beat's own
 loop (`interval = scheduler.tick(); sleep(interval)`). The parent makes the edits and
 bursts and watches the `jobs` list in Redis to see when messages reach the broker.
 
@@ -128,7 +128,13 @@ def _child(kind: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     if kind == "ours":
+        from django_celery_beat.models import PeriodicTask
+
         from automations.dispatcher import dispatch_due
+
+        # Beat's cadence for the dispatcher, as configured (automations migration 0006).
+        entry = PeriodicTask.objects.get(task="automations.tasks.dispatch_due_jobs")
+        interval = entry.interval.schedule.run_every.total_seconds()
 
         started = time.perf_counter()
         dispatch_due()
@@ -152,8 +158,7 @@ def _child(kind: str) -> None:
             spent = time.perf_counter() - t
             if sent:
                 ticks.append((t, spent, sent))
-            # Beat fires the dispatcher every second.
-            stop.wait(max(0.0, 1.0 - spent))
+            stop.wait(max(0.0, interval - spent))
     else:
         from oms.celery import app
 

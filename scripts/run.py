@@ -30,9 +30,27 @@ PROCESSES = {
         "-l",
         "info",
         "-Q",
-        "celery,dispatch,jobs,push",
+        "celery,jobs,push",
         "--concurrency",
         os.environ.get("WORKER_CONCURRENCY", "2"),
+    ],
+    # The dispatcher alone on its queue, so channel jobs filling the other worker's pool
+    # never delay a tick (solo: one short task at a time, no pool to feed).
+    "dispatcher": [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "oms",
+        "worker",
+        "-l",
+        "warning",
+        "-Q",
+        "dispatch",
+        "--pool",
+        "solo",
+        "-n",
+        "dispatcher@%h",
     ],
     "beat": [PYTHON, "-m", "celery", "-A", "oms", "beat", "-l", "info"],
     # The sandbox marketplace/3PL simulator the demo channels talk to.

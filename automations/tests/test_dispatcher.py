@@ -187,3 +187,13 @@ def test_two_dispatchers_racing_enqueue_each_window_once(world, t0):
     assert len(sent) == 200
     assert len({m.run_id for m in sent}) == 200
     assert JobRun.objects.count() == 200
+
+
+@pytest.mark.django_db
+def test_beat_fires_the_dispatcher_every_half_second_with_messages_that_expire():
+    from django_celery_beat.models import PeriodicTask
+
+    entry = PeriodicTask.objects.get(task="automations.tasks.dispatch_due_jobs")
+    # Polling twice a second keeps an edit's run within 1 s of its commit.
+    assert entry.interval.schedule.run_every == timedelta(milliseconds=500)
+    assert (entry.enabled, entry.queue, entry.expire_seconds) == (True, "dispatch", 2)

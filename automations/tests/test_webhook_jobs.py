@@ -178,3 +178,27 @@ def test_burst_through_redis_and_a_real_worker_is_one_run(client, world, beta_sh
     assert (run.status, run.counts) == (RunStatus.SUCCESS, {"imported": BURST})
     assert SalesOrder.objects.filter(channel=beta_shop).count() == BURST
     assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("switch_off", ["disable the job", "leave Webhook mode"])
+def test_events_waiting_when_the_job_is_switched_back_on_arm_it(
+    client, world, beta_shop, sandbox, django_capture_on_commit_callbacks, switch_off
+):
+    configure(world, beta_shop, Mode.WEBHOOK, webhook_delay_minutes=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, beta_shop, [place_order(sandbox)["id"]])
+    if switch_off == "disable the job":
+        configure(world, beta_shop, Mode.WEBHOOK, enabled=False, webhook_delay_minutes=5)
+    else:
+        configure(world, beta_shop, Mode.RECURRING, period_minutes=60)
+    assert webhook_row(beta_shop).next_run_at is None  # switched off: disarmed, event kept
+
+    configure(world, beta_shop, Mode.WEBHOOK, webhook_delay_minutes=5)
+
+    row = webhook_row(beta_shop)
+    event = WebhookEvent.objects.get()
+    assert (row.window_start, row.next_run_at) == (event.received_at, event.received_at + timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch_due(row.next_run_at, publish=run_inline) == 1
+    assert SalesOrder.objects.filter(channel=beta_shop).count() == 1

@@ -198,7 +198,8 @@ def test_events_waiting_when_the_job_is_switched_back_on_arm_it(
 
     row = webhook_row(beta_shop)
     event = WebhookEvent.objects.get()
-    assert (row.window_start, row.next_run_at) == (event.received_at, event.received_at + timedelta(minutes=5))
+    armed_at = event.received_at + timedelta(minutes=5)
+    assert (row.window_start, row.next_run_at) == (event.received_at, armed_at)
     with django_capture_on_commit_callbacks(execute=True):
         assert dispatch_due(row.next_run_at, publish=run_inline) == 1
     assert SalesOrder.objects.filter(channel=beta_shop).count() == 1

@@ -193,7 +193,7 @@ def _refusal(run: JobRun, channel: Channel | None) -> str:
     return ""
 
 
-def _finish(run: JobRun, report: Report, attempt: int = 1, attempts: int = 1) -> JobRun:
+def _finish(run: JobRun, report: Report, attempt: int, attempts: int) -> JobRun:
     # What the run holds already comes first: the dispatcher's reason (why an emergency
     # sync ran) and the failures of earlier attempts.
     messages = list(run.messages)

@@ -2,9 +2,11 @@
 Pure functions over aware datetimes; the caller supplies `now` and the account's zone."""
 
 import hashlib
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import islice
 from zoneinfo import ZoneInfo
 
@@ -128,7 +130,8 @@ def _runs(
     day = last.astimezone(tz).date()
     first = -shift_earlier % period
     while True:
-        for opening in _openings(day, tz, period, first, last):
+        openings = _openings(day, tz, period, first)
+        for opening in islice(openings, bisect_right(openings, last), None):
             # Drops labels already passed in real time though not on the wall clock (repeated
             # autumn hour), and merges labels that one DST gap resolves onto the same instant.
             if opening > last:
@@ -137,21 +140,18 @@ def _runs(
         day += DAY
 
 
-def _openings(
-    day: date, tz: ZoneInfo, period: timedelta, first: timedelta, after: datetime
-) -> Iterator[datetime]:
-    """UTC openings of the windows of one local day, skipping those certainly not after `after`."""
+# Every job of an account with the same period and delay shares its windows (only the
+# per-job offset differs), so a day's openings are computed once for thousands of jobs.
+@lru_cache(maxsize=4096)
+def _openings(day: date, tz: ZoneInfo, period: timedelta, first: timedelta) -> tuple[datetime, ...]:
+    """UTC openings of the windows of one local day, in order (never decreasing: a DST
+    gap can resolve two labels onto one instant)."""
     midnight = datetime.combine(day, time(), tzinfo=tz)
     if period >= TIME_OF_DAY_PERIOD:
-        elapsed = after.astimezone(tz).replace(tzinfo=None) - midnight.replace(tzinfo=None)
-        for k in range(max(0, (elapsed - first) // period + 1), DAY // period):
-            yield _resolve(midnight + first + k * period)
-    else:
-        start, end = _resolve(midnight), _resolve(midnight + DAY)
-        opening = start + first + max(0, (after - start - first) // period + 1) * period
-        while opening < end:
-            yield opening
-            opening += period
+        return tuple(_resolve(midnight + first + k * period) for k in range(DAY // period))
+    start, end = _resolve(midnight), _resolve(midnight + DAY)
+    count = max(0, -(-(end - start - first) // period))  # openings strictly before `end`
+    return tuple(start + first + k * period for k in range(count))
 
 
 def _resolve(local: datetime) -> datetime:

@@ -9,7 +9,6 @@ transactions serialize them. Either way every JobRun carries an idempotency key 
 
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,33 +16,25 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
-from kombu.utils.uuid import uuid
 
 from accounts.models import Account
 from channels.models import Channel, WebhookEvent
 
 from .bulk import insert_new, update_by_pk
 from .models import ChannelAutomation, JobRun, Mode, RunStatus, ScheduleEntry, ScheduleKind, Trigger
+from .publish import Message, Publisher
 from .reconciler import first_run
 from .selectors import STABLE_PLATFORMS, stable_targets, topics_for
 
 # Rows per claim: a batch of 500 holds ~1.5 MB while it is built and published, which
 # keeps the scheduling process under 80 MB; larger batches saved little time.
 BATCH_SIZE = 500
-# Messages per Redis pipeline round trip when publishing runs.
-PUBLISH_BATCH = 1000
 CRASHED = "The worker running this job stopped; its lock expired and the job was run again."
 
 
 def lock_ttl() -> timedelta:
     """How long a webhook run holds its job: past the hard time limit, a worker is gone."""
     return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-
-
-@dataclass(frozen=True)
-class Message:
-    run_id: int
-    ids: list[str] | None = None
 
 
 # What the dispatcher reads of a claimed row, as plain values: model instances cost a
@@ -95,7 +86,7 @@ def dispatch_due(
     message is in the broker."""
     now = now or timezone.now()
     total = 0
-    with _Publisher(publish) as publisher:
+    with Publisher(publish) as publisher:
         while True:
             with transaction.atomic():
                 rows = [
@@ -112,97 +103,6 @@ def dispatch_due(
             total += len(messages)
             if len(rows) < batch_size:
                 return total
-
-
-class _Publisher:
-    """Publishes each committed batch on a thread while the next batch is claimed: the
-    claim mostly waits on PostgreSQL, the publishing mostly builds messages, so the two
-    overlap (a burst of 10,000 took 2.8 s in series). The block ends when every batch is
-    in the broker, and raises the first publishing error. In eager mode, or with a
-    caller's own `publish`, batches go out inline: an eager run must use the caller's
-    database connection, not a thread's."""
-
-    def __init__(self, publish: Callable[[list[Message]], None] | None):
-        self._publish = publish or publish_runs
-        self._threaded = publish is None and not _eager()
-        self._pool: ThreadPoolExecutor | None = None
-        self._sent: list[Future] = []
-
-    def send(self, messages: list[Message]) -> None:
-        if not self._threaded:
-            self._publish(messages)
-            return
-        if self._pool is None:  # an idle tick starts no thread
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="dispatch-publish")
-        self._sent.append(self._pool.submit(self._publish, messages))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            for sent in self._sent:
-                sent.result()  # raises the batch's publishing error, if any
-        return False
-
-
-def _eager() -> bool:
-    from .tasks import execute_run
-
-    return execute_run.app.conf.task_always_eager
-
-
-def publish_runs(messages: list[Message]) -> None:
-    """Send the run tasks over one broker connection, in batches.
-
-    `apply_async` per message publishes ~700/s: each call routes the task and makes its
-    own Redis round trip. Here the route is computed once, the task messages are built
-    with Celery's own protocol (`create_task_message`, so workers see ordinary
-    `execute_run` tasks) and kombu's `Producer.batch` pipelines the Redis LPUSHes,
-    PUBLISH_BATCH messages per round trip (transports without batching publish each
-    message at once, on the same channel). `Producer.publish` is called directly rather
-    through Celery's `send_task_message`, whose per-message retry wrapper and publish
-    signals cost a third of the time and do nothing for a buffered message (a failed
-    flush raises out of the batch).
-    """
-    from .tasks import execute_run
-
-    task = execute_run._get_current_object()  # not the lazy proxy: read once per message
-    app = task._get_app()
-    if app.conf.task_always_eager:
-        # Eager mode (tests, debugging) runs the task in the caller: no broker involved.
-        for m in messages:
-            task.apply_async((m.run_id, m.ids))
-        return
-    amqp, name, conf = app.amqp, task.name, app.conf
-    options = {
-        "time_limit": task.time_limit,
-        "soft_time_limit": task.soft_time_limit,
-        "ignore_result": task.ignore_result,
-        "kwargsrepr": "{}",
-    }
-    queue = amqp.router.route({}, name, args=None, kwargs=None)["queue"]
-    # What send_task_message does for a direct exchange: the default exchange, keyed by queue.
-    publish = {
-        "exchange": "",
-        "routing_key": queue.name,
-        "serializer": conf.task_serializer,
-        "compression": conf.task_compression,
-        "delivery_mode": queue.exchange.delivery_mode or conf.task_default_delivery_mode,
-        "declare": [],  # declared once below, not per message
-        "retry": False,
-    }
-    with app.producer_or_acquire() as producer:
-        producer.maybe_declare(queue)
-        with producer.batch(max_size=PUBLISH_BATCH):
-            for m in messages:
-                # An explicit argsrepr spares Celery's saferepr, a third of its cost.
-                argsrepr = f"({m.run_id}, {len(m.ids)} ids)" if m.ids else f"({m.run_id}, None)"
-                headers, properties, body, _ = amqp.create_task_message(
-                    uuid(), name, (m.run_id, m.ids), {}, argsrepr=argsrepr, **options
-                )
-                producer.publish(body, headers=headers, **publish, **properties)
 
 
 @dataclass

@@ -8,9 +8,10 @@ The task sends the quantities of every dirty product as they are when it runs, b
 through the connector's `export_inventory` and the same quantity computation as the
 Export Inventory job, and records a JobRun.
 
-When the task runs: a lone change goes out after the short window (2 s), gathering what
-arrives meanwhile; during a sustained burst a channel gets at most one push per interval
-(10 s), each carrying every product changed since the previous one. So the calls a burst
+When the task runs: a change to a channel that had no push during the last interval
+(10 s) goes out after the short window (2 s), gathering what arrives meanwhile; during a
+sustained burst a channel gets at most one push per interval, each carrying every
+product changed since the previous one. So the calls a burst
 costs grow with its duration / interval, whatever the number of changes, and a change
 waits at most one interval plus one push. One push runs per channel at a time and reads
 the quantities when it starts, so a later push always supersedes an older one.
@@ -44,8 +45,9 @@ log = logging.getLogger(__name__)
 
 # How long a lone change waits for others before its channel's push goes out.
 WINDOW_SECONDS = 2.0
-# The least time between the starts of two pushes of one channel. bench/push.py: with
-# 10,000 changes over 2,000 SKUs and 3 channels, see its module docstring for the calls.
+# The least time between the starts of two pushes of one channel. bench/push.py (10,000
+# changes, 2,000 SKUs, 3 channels): 0.38 % of the naive calls with one writer over 287 s,
+# where a push per 2 s window made 1.28 %.
 INTERVAL_SECONDS = 10.0
 # A scheduled push whose task never ran (lost message, killed worker) stops blocking
 # new ones after this long; longer than the whole retry backoff of a push.

@@ -92,7 +92,7 @@ def _display(account: Account, field: str, value: Any) -> str:
     return str(value)
 
 
-def _record(
+def record_audit(
     actor: Actor | None,
     account: Account | None,
     organization: Organization,
@@ -292,7 +292,7 @@ def update_account_settings(
             return candidate
         candidate.version = current.version + 1
         candidate.save(update_fields=[*changed, "version", "updated_at"])
-        _record(
+        record_audit(
             actor,
             candidate,
             candidate.organization,
@@ -363,7 +363,7 @@ def update_validation_rules(
         if changes:
             current.validation_rules_version += 1
             current.save(update_fields=["validation_rules_version", "updated_at"])
-            _record(actor, current, current.organization, "api_validation_rules_changed", changes)
+            record_audit(actor, current, current.organization, "api_validation_rules_changed", changes)
     return current
 
 
@@ -383,7 +383,7 @@ def regenerate_api_key(actor: Actor | None, account: Account) -> str:
             updated_at=timezone.now(),
         )
         # Secrets never reach the log: only the visible prefixes.
-        _record(
+        record_audit(
             actor,
             current,
             current.organization,
@@ -416,7 +416,7 @@ def create_account(
         raise ValidationError(errors)
     with transaction.atomic():
         account.save()
-        _record(
+        record_audit(
             actor,
             account,
             organization,
@@ -461,7 +461,7 @@ def create_warehouse(actor: User, account: Account, **fields) -> Warehouse:
     _validate_warehouse(warehouse)
     with transaction.atomic():
         warehouse.save()
-        _record(
+        record_audit(
             actor,
             account,
             account.organization,
@@ -492,7 +492,7 @@ def update_warehouse(actor: User, warehouse: Warehouse, **fields) -> Warehouse:
     if changes:
         with transaction.atomic():
             warehouse.save()
-            _record(actor, account, account.organization, "warehouse_changed", changes)
+            record_audit(actor, account, account.organization, "warehouse_changed", changes)
     return warehouse
 
 
@@ -514,7 +514,7 @@ def set_warehouse_active(actor: User, warehouse: Warehouse, active: bool) -> War
         with transaction.atomic():
             Warehouse.objects.filter(pk=warehouse.pk).update(is_active=active)
             warehouse.is_active = active
-            _record(
+            record_audit(
                 actor,
                 account,
                 account.organization,
@@ -562,7 +562,7 @@ def grant_account_role(
             user=user, account=account, organization=None, defaults={"role": role}
         )
         if old != assignment.get_role_display():
-            _record(
+            record_audit(
                 actor,
                 account,
                 account.organization,
@@ -581,7 +581,7 @@ def revoke_account_role(actor: User, assignment: RoleAssignment) -> None:
         raise ValidationError({"role": ["You cannot remove your own access."]})
     with transaction.atomic():
         assignment.delete()
-        _record(
+        record_audit(
             actor,
             account,
             account.organization,
@@ -604,7 +604,7 @@ def grant_organization_role(
             user=user, organization=organization, account=None, defaults={"role": role}
         )
         if old != assignment.get_role_display():
-            _record(
+            record_audit(
                 actor,
                 None,
                 organization,
@@ -621,7 +621,7 @@ def revoke_organization_role(actor: User, assignment: RoleAssignment) -> None:
         raise ValidationError({"role": ["You cannot remove your own access."]})
     with transaction.atomic():
         assignment.delete()
-        _record(
+        record_audit(
             actor,
             None,
             organization,
@@ -643,5 +643,5 @@ def rename_organization(actor: User, organization: Organization, name: str) -> O
     if name != old:
         with transaction.atomic():
             organization.save(update_fields=["name"])
-            _record(actor, None, organization, "organization_changed", [Change("Name", old, name)])
+            record_audit(actor, None, organization, "organization_changed", [Change("Name", old, name)])
     return organization

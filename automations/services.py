@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import Account
-from accounts.services import Change, StaleVersionError, _record, require_settings_edit
+from accounts.services import Change, StaleVersionError, record_audit, require_settings_edit
 from channels.models import Channel, WebhookEvent
 from channels.platforms import JobType, Stability
 
@@ -114,7 +114,7 @@ def save_recurring_jobs(
             setting.save()
             saved.append(setting)
         if audit:
-            _record(actor, account, account.organization, "recurring_jobs_changed", audit)
+            record_audit(actor, account, account.organization, "recurring_jobs_changed", audit)
             reconcile_on_commit(account.pk)
     return saved
 
@@ -212,7 +212,9 @@ def save_channel_automation(
         if audit:
             automation.version += 1
             automation.save()
-            _record(actor, channel.account, channel.account.organization, "channel_automation_changed", audit)
+            record_audit(
+                actor, channel.account, channel.account.organization, "channel_automation_changed", audit
+            )
             reconcile_on_commit(channel.account_id)
     return automation
 

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account, User
-from accounts.services import Change, StaleVersionError, _record, require_settings_edit
+from accounts.services import Change, StaleVersionError, record_audit, require_settings_edit
 from automations.models import JobRun, RunStatus, Trigger
 
 from . import crypto
@@ -96,7 +96,7 @@ def create_channel(
     try:
         with transaction.atomic():
             channel.save()
-            _record(
+            record_audit(
                 actor,
                 account,
                 account.organization,
@@ -151,7 +151,7 @@ def update_channel(
             return current
         candidate.version = current.version + 1
         candidate.save()
-        _record(actor, candidate.account, candidate.account.organization, "channel_changed", audit)
+        record_audit(actor, candidate.account, candidate.account.organization, "channel_changed", audit)
     if new_credentials or {"platform", "is_active"} & set(changed):
         _register_webhook_on_commit(candidate)
     return candidate
@@ -169,7 +169,7 @@ def rotate_webhook_secret(actor: User | None, channel: Channel) -> str:
         Channel.objects.filter(pk=channel.pk).update(
             webhook_secret_encrypted=crypto.encrypt(secret), webhook_secret_rotated_at=timezone.now()
         )
-        _record(
+        record_audit(
             actor,
             channel.account,
             channel.account.organization,
@@ -216,7 +216,7 @@ def add_mapping(actor: User | None, channel: Channel, location: str, warehouse_i
     try:
         with transaction.atomic():
             mapping = WarehouseMapping.objects.create(channel=channel, location=location, warehouse=warehouse)
-            _record(
+            record_audit(
                 actor,
                 channel.account,
                 channel.account.organization,
@@ -233,7 +233,7 @@ def remove_mapping(actor: User | None, mapping: WarehouseMapping) -> None:
     _require_edit(actor, channel.account)
     with transaction.atomic():
         mapping.delete()
-        _record(
+        record_audit(
             actor,
             channel.account,
             channel.account.organization,

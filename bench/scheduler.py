@@ -602,7 +602,7 @@ def _report(sync: dict, ours: dict, stock: dict, redbeat: dict, big: dict | None
             stock["rss_mb"],
             redbeat["rss_mb"],
             "MB",
-            0,
+            1,
             False,
         ),
     ]
@@ -644,7 +644,7 @@ def _report(sync: dict, ours: dict, stock: dict, redbeat: dict, big: dict | None
             f"  start {big['start']:.3f} s; idle tick {big['idle_ms']:.2f} ms wall, "
             f"{big['idle_db_ms']:.2f} ms database (at {JOBS:,}: {ours['idle_db_ms']:.2f} ms); edit max "
             f"{_fmt(max(b_edit) if b_edit else None, 's', 2)}; burst {big['rate']:,.0f}/s, last in broker "
-            f"after {_fmt(big['until_last'], 's', 1)}; peak RSS {big['rss_mb']:.0f} MB"
+            f"after {_fmt(big['until_last'], 's', 1)}; peak RSS {big['rss_mb']:.1f} MB"
         )
 
 

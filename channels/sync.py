@@ -25,6 +25,7 @@ from catalog.models import AdjustmentReason, AdjustmentSource, InventoryLevel, P
 from catalog.services import LedgerContext, adjust_inventory, products_by_sku, set_on_hand
 from orders.models import (
     SENDABLE_STATUSES,
+    EventAction,
     OrderSource,
     PurchaseOrder,
     PurchaseOrderStatus,
@@ -38,7 +39,14 @@ from orders.models import (
 )
 from orders.signals import receipts_received, sales_orders_created, shipments_received
 from orders.validation import ValidationOutcome, check_carrier_codes
-from orders.workflow import PO_WORKFLOW, SO_WORKFLOW, release_shipped
+from orders.workflow import (
+    PO_WORKFLOW,
+    SO_WORKFLOW,
+    job_actor,
+    record_purchase_event,
+    record_sales_event,
+    release_shipped,
+)
 
 from . import crypto
 from .connectors import connector_for
@@ -505,6 +513,8 @@ def send_orders(ctx: JobContext) -> None:
     if ctx.ids is not None:
         # The order workflows (orders.workflow) send exactly the orders they allocated.
         candidates = candidates.filter(pk__in=_reference_pks(ctx.ids, "SO"))
+    # The order workflows (ids given) write their own sends into the order history.
+    actor = job_actor(ctx.run) if ctx.ids is None else None
     requests, orders = [], {}
     for order in candidates:
         warehouse_id = order.warehouse_id or default_warehouse
@@ -513,7 +523,9 @@ def send_orders(ctx: JobContext) -> None:
         lines = list(order.lines.all())
         unknown = [li.sku for li in lines if li.product_id is None]
         if unknown:
-            _hold(order, f"Unknown SKU {', '.join(unknown)}: create the product, then release the order.")
+            _hold(
+                order, f"Unknown SKU {', '.join(unknown)}: create the product, then release the order.", actor
+            )
             ctx.report.counts["held"] += 1
             ctx.report.note(f"Order {order.number} is on hold: unknown SKU {', '.join(unknown)}.")
             continue
@@ -543,7 +555,9 @@ def send_orders(ctx: JobContext) -> None:
     for outcome in pushed.outcomes:
         order, warehouse_id = orders[outcome.key]
         if outcome.ok:
-            SalesOrder.objects.filter(pk=order.pk).update(
+            # Only if still as read: an order cancelled while the request was on its way
+            # stays Cancelled (its stock is already given back).
+            sent = SalesOrder.objects.filter(pk=order.pk, status__in=statuses).update(
                 status=SalesOrderStatus.SENT,
                 hold_reason="",
                 warehouse_id=warehouse_id,
@@ -552,9 +566,18 @@ def send_orders(ctx: JobContext) -> None:
                 sent_at=now,
                 updated_at=now,
             )
+            if not sent:
+                ctx.report.note(
+                    f"Order {order.number} was cancelled while {ctx.channel.name} received it "
+                    f"(as {outcome.external_id}): cancel it there too."
+                )
+                continue
             ctx.report.counts["sent"] += 1
+            if actor:
+                detail = f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk})."
+                record_sales_event(order, EventAction.SENT, actor, detail)
         else:
-            _hold(order, f"{ctx.channel.name} refused the order: {outcome.error}")
+            _hold(order, f"{ctx.channel.name} refused the order: {outcome.error}", actor)
             ctx.report.counts["held"] += 1
             ctx.report.note(f"Order {order.number} is on hold: {outcome.error}")
 
@@ -570,10 +593,16 @@ def _count_waiting(ctx: JobContext, waiting, what: str, workflow: str) -> None:
         )
 
 
-def _hold(order: SalesOrder, reason: str) -> None:
-    SalesOrder.objects.filter(pk=order.pk).update(
-        status=SalesOrderStatus.ON_HOLD, hold_reason=reason[:255], updated_at=timezone.now()
+def _hold(order: SalesOrder, reason: str, actor=None) -> None:
+    """Put the order On Hold (not if it was cancelled meanwhile), and say why in its
+    history when the job sent it on its own (`actor`)."""
+    held = (
+        SalesOrder.objects.filter(pk=order.pk)
+        .exclude(status=SalesOrderStatus.CANCELLED)
+        .update(status=SalesOrderStatus.ON_HOLD, hold_reason=reason[:255], updated_at=timezone.now())
     )
+    if held and actor:
+        record_sales_event(order, EventAction.HELD, actor, reason)
 
 
 def _not_yet_received(ctx: JobContext, fetched, model):
@@ -753,6 +782,7 @@ def send_purchase_orders(ctx: JobContext) -> None:
         # which names it (ids above): a purchase order has no "processed" state to wait in.
         _count_waiting(ctx, candidates, "purchase order", PO_WORKFLOW)
         candidates = candidates.none()
+    actor = job_actor(ctx.run) if ctx.ids is None else None  # as for Send Orders
     pos = {po.reference: po for po in candidates}
     pushed = ctx.connector.send_purchase_orders(
         [
@@ -773,17 +803,28 @@ def send_purchase_orders(ctx: JobContext) -> None:
     for outcome in pushed.outcomes:
         po = pos[outcome.key]
         if outcome.ok:
-            PurchaseOrder.objects.filter(pk=po.pk).update(
+            sent = PurchaseOrder.objects.filter(pk=po.pk, status=PurchaseOrderStatus.OPEN).update(
                 status=PurchaseOrderStatus.SENT,
                 fulfillment_channel=ctx.channel,
                 fulfillment_external_id=outcome.external_id,
                 sent_at=now,
                 updated_at=now,
             )
+            if not sent:
+                ctx.report.note(
+                    f"Purchase order {po.number} was cancelled while {ctx.channel.name} received it "
+                    f"(as {outcome.external_id}): cancel it there too."
+                )
+                continue
             ctx.report.counts["sent"] += 1
+            if actor:
+                detail = f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk})."
+                record_purchase_event(po, EventAction.SENT, actor, detail)
         else:
             ctx.report.counts["rejected"] += 1
             ctx.report.note(f"Purchase order {po.number} was refused: {outcome.error}")
+            if actor:
+                record_purchase_event(po, EventAction.NOT_SENT, actor, f"{ctx.channel.name}: {outcome.error}")
 
 
 def receive_receipts(ctx: JobContext) -> None:

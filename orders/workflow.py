@@ -80,6 +80,14 @@ def automatic_workflow(name: str) -> Actor:
     return Actor(name, automatic=True)
 
 
+def job_actor(run: JobRun) -> Actor:
+    """Who a channel job's own sends are recorded as in the order history: the person
+    who started the job, else the job itself and what triggered it."""
+    if run.requested_by_id:
+        return Actor(run.requested_by.email, run.requested_by)
+    return Actor(f"{run.get_job_type_display()} job ({run.get_trigger_display()})")
+
+
 def fulfillment_routes(account: Account) -> dict[int, object]:
     """Warehouse id → the active fulfillment channel mapping it (the oldest channel if
     several do, so the choice is stable)."""
@@ -143,7 +151,7 @@ def _validate_and_allocate(account: Account, order_id: int, actor: Actor, routes
         problems = _problems(account, order, lines)
         if problems:
             return _hold(order, " ".join(problems), actor, counts)
-        _event(order, EventAction.VALIDATED, actor, "Lines, quantities and address are complete.")
+        record_sales_event(order, EventAction.VALIDATED, actor, "Lines, quantities and address are complete.")
         warehouse = _warehouse_for(order)
         if warehouse is None:
             return _hold(order, "No warehouse: set the account's default warehouse.", actor, counts)
@@ -167,7 +175,7 @@ def _validate_and_allocate(account: Account, order_id: int, actor: Actor, routes
         order.hold_reason = ""
         order.save(update_fields=["status", "warehouse", "hold_reason", "updated_at"])
         reserved = ", ".join(f"{li.sku} × {li.quantity}" for li in lines)
-        _event(order, EventAction.ALLOCATED, actor, f"Reserved {reserved} at {warehouse.code}.")
+        record_sales_event(order, EventAction.ALLOCATED, actor, f"Reserved {reserved} at {warehouse.code}.")
         return channel
 
 
@@ -251,7 +259,7 @@ def _release(order: SalesOrder, lines: list[SalesOrderLine], actor: Actor) -> No
         line.quantity_reserved = 0
     SalesOrderLine.objects.bulk_update(held, ["quantity_reserved"])
     released = ", ".join(f"{li.sku} × {li.quantity}" for li in held)
-    _event(order, EventAction.RELEASED, actor, f"Released {released} at {order.warehouse.code}.")
+    record_sales_event(order, EventAction.RELEASED, actor, f"Released {released} at {order.warehouse.code}.")
 
 
 def _hold(order: SalesOrder, reason: str, actor: Actor, counts: Counter) -> None:
@@ -259,10 +267,10 @@ def _hold(order: SalesOrder, reason: str, actor: Actor, counts: Counter) -> None
     order.status = SalesOrderStatus.ON_HOLD
     order.hold_reason = reason[:255]
     order.save(update_fields=["status", "hold_reason", "updated_at"])
-    _event(order, EventAction.HELD, actor, reason)
+    record_sales_event(order, EventAction.HELD, actor, reason)
 
 
-def _event(order: SalesOrder, action: str, actor: Actor, detail: str) -> None:
+def record_sales_event(order: SalesOrder, action: str, actor: Actor, detail: str) -> None:
     SalesOrderEvent.objects.create(
         order=order, action=action, actor=actor.user, actor_name=actor.name, detail=detail[:500]
     )
@@ -294,7 +302,7 @@ def _send_sales_orders(channel, order_ids: list[int], actor: Actor, counts: Coun
                 .get(pk=order_id)
             )
             if order.status == SalesOrderStatus.SENT:
-                _event(
+                record_sales_event(
                     order,
                     EventAction.SENT,
                     actor,
@@ -310,7 +318,7 @@ def _send_sales_orders(channel, order_ids: list[int], actor: Actor, counts: Coun
             lines = list(order.lines.select_for_update(of=("self",)).select_related("product"))
             if order.status == SalesOrderStatus.ON_HOLD:
                 # Send Orders held it (the channel refused it): record why, free the stock.
-                _event(order, EventAction.HELD, actor, order.hold_reason)
+                record_sales_event(order, EventAction.HELD, actor, order.hold_reason)
                 counts["held"] += 1
                 _release(order, lines, actor)
                 continue
@@ -338,7 +346,7 @@ def cancel_sales_order(order: SalesOrder, actor: Actor, reason: str = "") -> Sal
         order.status = SalesOrderStatus.CANCELLED
         order.hold_reason = ""
         order.save(update_fields=["status", "hold_reason", "updated_at"])
-        _event(order, EventAction.CANCELLED, actor, reason or "Cancelled; no reason given.")
+        record_sales_event(order, EventAction.CANCELLED, actor, reason or "Cancelled; no reason given.")
     return order
 
 
@@ -388,7 +396,7 @@ def send_purchase_orders(account: Account, po_ids, actor: Actor) -> Counter:
     ).select_related("warehouse"):
         channel = routes.get(po.warehouse_id)
         if channel is None:
-            _po_event(
+            record_purchase_event(
                 po,
                 EventAction.NOT_SENT,
                 actor,
@@ -403,12 +411,12 @@ def send_purchase_orders(account: Account, po_ids, actor: Actor) -> Counter:
             po.refresh_from_db()
             if po.status == PurchaseOrderStatus.SENT:
                 detail = f"Sent to {channel.name} as {po.fulfillment_external_id} (job run {run.pk})."
-                _po_event(po, EventAction.SENT, actor, detail)
+                record_purchase_event(po, EventAction.SENT, actor, detail)
                 counts["sent"] += 1
                 continue
             mine = [m for m in run.messages if f"Purchase order {po.number} " in m]
             reason = (mine or run.messages or ["the send did not run"])[0]
-            _po_event(po, EventAction.NOT_SENT, actor, f"{channel.name}: {reason}")
+            record_purchase_event(po, EventAction.NOT_SENT, actor, f"{channel.name}: {reason}")
             counts["not_sent"] += 1
     return counts
 
@@ -423,7 +431,7 @@ def cancel_purchase_order(po: PurchaseOrder, actor: Actor, reason: str = "") -> 
             raise WorkflowConflict(_po_not_cancellable(po))
         po.status = PurchaseOrderStatus.CANCELLED
         po.save(update_fields=["status", "updated_at"])
-        _po_event(po, EventAction.CANCELLED, actor, reason or "Cancelled; no reason given.")
+        record_purchase_event(po, EventAction.CANCELLED, actor, reason or "Cancelled; no reason given.")
     return po
 
 
@@ -437,7 +445,7 @@ def _po_not_cancellable(po: PurchaseOrder) -> str:
     return f"A {po.get_status_display()} purchase order cannot be cancelled."
 
 
-def _po_event(po: PurchaseOrder, action: str, actor: Actor, detail: str) -> None:
+def record_purchase_event(po: PurchaseOrder, action: str, actor: Actor, detail: str) -> None:
     PurchaseOrderEvent.objects.create(
         purchase_order=po, action=action, actor=actor.user, actor_name=actor.name, detail=detail[:500]
     )

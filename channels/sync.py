@@ -513,8 +513,7 @@ def send_orders(ctx: JobContext) -> None:
     if ctx.ids is not None:
         # The order workflows (orders.workflow) send exactly the orders they allocated.
         candidates = candidates.filter(pk__in=_reference_pks(ctx.ids, "SO"))
-    # The order workflows (ids given) write their own sends into the order history.
-    actor = job_actor(ctx.run) if ctx.ids is None else None
+    actor = job_actor(ctx.run)
     requests, orders = [], {}
     for order in candidates:
         warehouse_id = order.warehouse_id or default_warehouse
@@ -555,17 +554,21 @@ def send_orders(ctx: JobContext) -> None:
     for outcome in pushed.outcomes:
         order, warehouse_id = orders[outcome.key]
         if outcome.ok:
-            # Only if still as read: an order cancelled while the request was on its way
-            # stays Cancelled (its stock is already given back).
-            sent = SalesOrder.objects.filter(pk=order.pk, status__in=statuses).update(
-                status=SalesOrderStatus.SENT,
-                hold_reason="",
-                warehouse_id=warehouse_id,
-                fulfillment_channel=ctx.channel,
-                fulfillment_external_id=outcome.external_id,
-                sent_at=now,
-                updated_at=now,
-            )
+            with transaction.atomic():  # a Sent order always says so in its history
+                # Only if still as read: an order cancelled while the request was on its
+                # way stays Cancelled (its stock is already given back).
+                sent = SalesOrder.objects.filter(pk=order.pk, status__in=statuses).update(
+                    status=SalesOrderStatus.SENT,
+                    hold_reason="",
+                    warehouse_id=warehouse_id,
+                    fulfillment_channel=ctx.channel,
+                    fulfillment_external_id=outcome.external_id,
+                    sent_at=now,
+                    updated_at=now,
+                )
+                if sent:
+                    detail = f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk})."
+                    record_sales_event(order, EventAction.SENT, actor, detail)
             if not sent:
                 ctx.report.note(
                     f"Order {order.number} was cancelled while {ctx.channel.name} received it "
@@ -573,9 +576,6 @@ def send_orders(ctx: JobContext) -> None:
                 )
                 continue
             ctx.report.counts["sent"] += 1
-            if actor:
-                detail = f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk})."
-                record_sales_event(order, EventAction.SENT, actor, detail)
         else:
             _hold(order, f"{ctx.channel.name} refused the order: {outcome.error}", actor)
             ctx.report.counts["held"] += 1
@@ -593,15 +593,15 @@ def _count_waiting(ctx: JobContext, waiting, what: str, workflow: str) -> None:
         )
 
 
-def _hold(order: SalesOrder, reason: str, actor=None) -> None:
-    """Put the order On Hold (not if it was cancelled meanwhile), and say why in its
-    history when the job sent it on its own (`actor`)."""
+@transaction.atomic
+def _hold(order: SalesOrder, reason: str, actor) -> None:
+    """Put the order On Hold (not if it was cancelled meanwhile) and say why in its history."""
     held = (
         SalesOrder.objects.filter(pk=order.pk)
         .exclude(status=SalesOrderStatus.CANCELLED)
         .update(status=SalesOrderStatus.ON_HOLD, hold_reason=reason[:255], updated_at=timezone.now())
     )
-    if held and actor:
+    if held:
         record_sales_event(order, EventAction.HELD, actor, reason)
 
 
@@ -782,7 +782,7 @@ def send_purchase_orders(ctx: JobContext) -> None:
         # which names it (ids above): a purchase order has no "processed" state to wait in.
         _count_waiting(ctx, candidates, "purchase order", PO_WORKFLOW)
         candidates = candidates.none()
-    actor = job_actor(ctx.run) if ctx.ids is None else None  # as for Send Orders
+    actor = job_actor(ctx.run)
     pos = {po.reference: po for po in candidates}
     pushed = ctx.connector.send_purchase_orders(
         [
@@ -803,13 +803,17 @@ def send_purchase_orders(ctx: JobContext) -> None:
     for outcome in pushed.outcomes:
         po = pos[outcome.key]
         if outcome.ok:
-            sent = PurchaseOrder.objects.filter(pk=po.pk, status=PurchaseOrderStatus.OPEN).update(
-                status=PurchaseOrderStatus.SENT,
-                fulfillment_channel=ctx.channel,
-                fulfillment_external_id=outcome.external_id,
-                sent_at=now,
-                updated_at=now,
-            )
+            with transaction.atomic():  # a Sent purchase order always says so in its history
+                sent = PurchaseOrder.objects.filter(pk=po.pk, status=PurchaseOrderStatus.OPEN).update(
+                    status=PurchaseOrderStatus.SENT,
+                    fulfillment_channel=ctx.channel,
+                    fulfillment_external_id=outcome.external_id,
+                    sent_at=now,
+                    updated_at=now,
+                )
+                if sent:
+                    detail = f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk})."
+                    record_purchase_event(po, EventAction.SENT, actor, detail)
             if not sent:
                 ctx.report.note(
                     f"Purchase order {po.number} was cancelled while {ctx.channel.name} received it "
@@ -817,13 +821,10 @@ def send_purchase_orders(ctx: JobContext) -> None:
                 )
                 continue
             ctx.report.counts["sent"] += 1
-            if actor:
-                detail = f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk})."
-                record_purchase_event(po, EventAction.SENT, actor, detail)
         else:
             ctx.report.counts["rejected"] += 1
             ctx.report.note(f"Purchase order {po.number} was refused: {outcome.error}")
-            if actor:
+            if ctx.ids is None:  # the purchase order workflow says why it did not send
                 record_purchase_event(po, EventAction.NOT_SENT, actor, f"{ctx.channel.name}: {outcome.error}")
 
 

@@ -81,10 +81,16 @@ def automatic_workflow(name: str) -> Actor:
 
 
 def job_actor(run: JobRun) -> Actor:
-    """Who a channel job's own sends are recorded as in the order history: the person
-    who started the job, else the job itself and what triggered it."""
+    """Who a send job's outcome is recorded as in the order history: the workflow that
+    started it, the person, a REST client, or else the job itself and its trigger."""
+    if run.trigger == Trigger.WORKFLOW:
+        return automatic_workflow(
+            PO_WORKFLOW if run.job_type == JobType.SEND_PURCHASE_ORDERS else SO_WORKFLOW
+        )
     if run.requested_by_id:
         return Actor(run.requested_by.email, run.requested_by)
+    if run.trigger == Trigger.MANUAL:
+        return Actor("API")
     return Actor(f"{run.get_job_type_display()} job ({run.get_trigger_display()})")
 
 
@@ -302,13 +308,7 @@ def _send_sales_orders(channel, order_ids: list[int], actor: Actor, counts: Coun
                 .get(pk=order_id)
             )
             if order.status == SalesOrderStatus.SENT:
-                record_sales_event(
-                    order,
-                    EventAction.SENT,
-                    actor,
-                    f"Sent to {channel.name} as {order.fulfillment_external_id} (job run {run.pk}).",
-                )
-                counts["sent"] += 1
+                counts["sent"] += 1  # Send Orders wrote it into the history as it sent it
                 continue
             if order.status == SalesOrderStatus.CANCELLED:
                 # Cancelled by someone while the send was on its way: Send Orders left it
@@ -317,8 +317,7 @@ def _send_sales_orders(channel, order_ids: list[int], actor: Actor, counts: Coun
                 continue
             lines = list(order.lines.select_for_update(of=("self",)).select_related("product"))
             if order.status == SalesOrderStatus.ON_HOLD:
-                # Send Orders held it (the channel refused it): record why, free the stock.
-                record_sales_event(order, EventAction.HELD, actor, order.hold_reason)
+                # Send Orders held it (the channel refused it) and said why: free the stock.
                 counts["held"] += 1
                 _release(order, lines, actor)
                 continue
@@ -410,9 +409,7 @@ def send_purchase_orders(account: Account, po_ids, actor: Actor) -> Counter:
         for po in pos:
             po.refresh_from_db()
             if po.status == PurchaseOrderStatus.SENT:
-                detail = f"Sent to {channel.name} as {po.fulfillment_external_id} (job run {run.pk})."
-                record_purchase_event(po, EventAction.SENT, actor, detail)
-                counts["sent"] += 1
+                counts["sent"] += 1  # Send Purchase Orders wrote it into the history
                 continue
             mine = [m for m in run.messages if f"Purchase order {po.number} " in m]
             reason = (mine or run.messages or ["the send did not run"])[0]

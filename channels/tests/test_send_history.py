@@ -1,4 +1,4 @@
-"""Send Orders / Send Purchase Orders on their own (a schedule, a webhook, a person's
+"""Send Orders / Send Purchase Orders, whoever starts them (a schedule, a webhook, a person's
 sync): each order's history says what sent or held it, and an order cancelled while the
 request was on its way stays cancelled."""
 

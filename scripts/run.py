@@ -1,4 +1,5 @@
-"""Start web, Celery worker and Celery beat together, and stop them cleanly.
+"""Start web, the Celery workers (channel jobs and pushes; the dispatcher), Celery beat and
+the sandbox together, and stop them cleanly.
 
 Each process gets its own session so that Ctrl-C reaches only this launcher; it then
 sends SIGTERM to each main process (not to whole process groups, which would kill
@@ -64,7 +65,8 @@ def main() -> int:
         for name, cmd in PROCESSES.items()
     }
     print(
-        f"techOMS portal on http://{HOST}:{PORT}/ (web, worker, beat, sandbox). Ctrl-C stops all.", flush=True
+        f"techOMS portal on http://{HOST}:{PORT}/ ({', '.join(PROCESSES)}). Ctrl-C stops all.",
+        flush=True,
     )
     stopping = False
 

@@ -554,32 +554,44 @@ def send_orders(ctx: JobContext) -> None:
     for outcome in pushed.outcomes:
         order, warehouse_id = orders[outcome.key]
         if outcome.ok:
-            with transaction.atomic():  # a Sent order always says so in its history
-                # Only if still as read: an order cancelled while the request was on its
-                # way stays Cancelled (its stock is already given back).
-                sent = SalesOrder.objects.filter(pk=order.pk, status__in=statuses).update(
-                    status=SalesOrderStatus.SENT,
-                    hold_reason="",
-                    warehouse_id=warehouse_id,
-                    fulfillment_channel=ctx.channel,
-                    fulfillment_external_id=outcome.external_id,
-                    sent_at=now,
-                    updated_at=now,
-                )
-                if sent:
-                    detail = f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk})."
-                    record_sales_event(order, EventAction.SENT, actor, detail)
-            if not sent:
-                ctx.report.note(
-                    f"Order {order.number} was cancelled while {ctx.channel.name} received it "
-                    f"(as {outcome.external_id}): cancel it there too."
-                )
-                continue
-            ctx.report.counts["sent"] += 1
+            _mark_sent(
+                ctx,
+                outcome,
+                now,
+                f"Order {order.number}",
+                SalesOrder.objects.filter(pk=order.pk, status__in=statuses),
+                lambda detail, order=order: record_sales_event(order, EventAction.SENT, actor, detail),
+                status=SalesOrderStatus.SENT,
+                hold_reason="",
+                warehouse_id=warehouse_id,
+            )
         else:
             _hold(order, f"{ctx.channel.name} refused the order: {outcome.error}", actor)
             ctx.report.counts["held"] += 1
             ctx.report.note(f"Order {order.number} is on hold: {outcome.error}")
+
+
+def _mark_sent(ctx: JobContext, outcome, now, label: str, still_as_read, record_sent, **changes) -> None:
+    """Mark a document the channel accepted as sent, with its history entry in the same
+    transaction. Only if still as read (`still_as_read`): one cancelled while the request
+    was on its way stays Cancelled, and the run says the warehouse must cancel it too."""
+    with transaction.atomic():
+        sent = still_as_read.update(
+            fulfillment_channel=ctx.channel,
+            fulfillment_external_id=outcome.external_id,
+            sent_at=now,
+            updated_at=now,
+            **changes,
+        )
+        if sent:
+            record_sent(f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk}).")
+    if sent:
+        ctx.report.counts["sent"] += 1
+    else:
+        ctx.report.note(
+            f"{label} was cancelled while {ctx.channel.name} received it "
+            f"(as {outcome.external_id}): cancel it there too."
+        )
 
 
 def _count_waiting(ctx: JobContext, waiting, what: str, workflow: str) -> None:
@@ -803,24 +815,15 @@ def send_purchase_orders(ctx: JobContext) -> None:
     for outcome in pushed.outcomes:
         po = pos[outcome.key]
         if outcome.ok:
-            with transaction.atomic():  # a Sent purchase order always says so in its history
-                sent = PurchaseOrder.objects.filter(pk=po.pk, status=PurchaseOrderStatus.OPEN).update(
-                    status=PurchaseOrderStatus.SENT,
-                    fulfillment_channel=ctx.channel,
-                    fulfillment_external_id=outcome.external_id,
-                    sent_at=now,
-                    updated_at=now,
-                )
-                if sent:
-                    detail = f"Sent to {ctx.channel.name} as {outcome.external_id} (job run {ctx.run.pk})."
-                    record_purchase_event(po, EventAction.SENT, actor, detail)
-            if not sent:
-                ctx.report.note(
-                    f"Purchase order {po.number} was cancelled while {ctx.channel.name} received it "
-                    f"(as {outcome.external_id}): cancel it there too."
-                )
-                continue
-            ctx.report.counts["sent"] += 1
+            _mark_sent(
+                ctx,
+                outcome,
+                now,
+                f"Purchase order {po.number}",
+                PurchaseOrder.objects.filter(pk=po.pk, status=PurchaseOrderStatus.OPEN),
+                lambda detail, po=po: record_purchase_event(po, EventAction.SENT, actor, detail),
+                status=PurchaseOrderStatus.SENT,
+            )
         else:
             ctx.report.counts["rejected"] += 1
             ctx.report.note(f"Purchase order {po.number} was refused: {outcome.error}")

@@ -19,14 +19,12 @@ HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 GRACE_SECONDS = 30
 
+CELERY = [PYTHON, "-m", "celery", "-A", "oms"]
+
 PROCESSES = {
     "web": [PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"],
     "worker": [
-        PYTHON,
-        "-m",
-        "celery",
-        "-A",
-        "oms",
+        *CELERY,
         "worker",
         "-l",
         "info",
@@ -38,11 +36,7 @@ PROCESSES = {
     # The dispatcher alone on its queue, so channel jobs filling the other worker's pool
     # never delay a tick (solo: one short task at a time, no pool to feed).
     "dispatcher": [
-        PYTHON,
-        "-m",
-        "celery",
-        "-A",
-        "oms",
+        *CELERY,
         "worker",
         "-l",
         "warning",
@@ -53,7 +47,7 @@ PROCESSES = {
         "-n",
         "dispatcher@%h",
     ],
-    "beat": [PYTHON, "-m", "celery", "-A", "oms", "beat", "-l", "info"],
+    "beat": [*CELERY, "beat", "-l", "info"],
     # The sandbox marketplace/3PL simulator the demo channels talk to.
     "sandbox": [PYTHON, "manage.py", "run_sandbox"],
 }

@@ -47,7 +47,7 @@ def publish_runs(messages: list[Message]) -> None:
     queue = app.amqp.router.route({}, task.name, args=None, kwargs=None)["queue"]
     with app.producer_or_acquire() as producer:
         producer.maybe_declare(queue)
-        if _plain_redis_queue(producer, queue.name):
+        if _plain_redis_queue(producer, queue.name, app.conf.task_compression):
             _push_to_redis(producer, task, queue, messages)
         else:
             _publish_with_kombu(producer, task, queue, messages)
@@ -92,12 +92,14 @@ def _publish_with_kombu(producer, task, queue, messages: list[Message]) -> None:
             producer.publish(body, headers=headers, declare=[], retry=False, **delivery, **properties)
 
 
-def _plain_redis_queue(producer, queue_name: str) -> bool:
-    """A Redis queue without priorities or expiry: kombu's put is then one LPUSH of the
-    message to a list named after the queue."""
+def _plain_redis_queue(producer, queue_name: str, compression: str | None) -> bool:
+    """A Redis queue without priorities or expiry, and uncompressed messages: kombu's put
+    is then one LPUSH of the serialized message to a list named after the queue (the
+    copies below do not compress)."""
     channel = producer.channel
     return (
-        producer.connection.transport.driver_type == "redis"
+        compression is None
+        and producer.connection.transport.driver_type == "redis"
         and channel._q_for_pri(queue_name, 0) == queue_name
         and queue_name not in (channel._expires or {})
     )

@@ -1,5 +1,5 @@
-"""Shared fixtures: one world of two organizations with a person per role, and a
-headless Chromium for browser tests."""
+"""Shared fixtures: one world of two organizations with a person per role, a headless
+Chromium for browser tests, the sandbox simulator over HTTP and an account linked to it."""
 
 import os
 from types import SimpleNamespace
@@ -9,6 +9,10 @@ from types import SimpleNamespace
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402
+
+from demo.sandbox.server import SandboxServer, start_in_thread  # noqa: E402
+from demo.sandbox.store import MARKETPLACE, THREE_PL, SandboxStore  # noqa: E402
+from tests.helpers import CATALOG, Linked  # noqa: E402
 
 PASSWORD = "test-pass-123"  # noqa: S105 - test users only
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -121,3 +125,94 @@ def sign_in_page(page):
         return page
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    # Webhooks are delivered before the sandbox answers, so tests need not wait for them.
+    server = start_in_thread(SandboxStore(), synchronous_webhooks=True)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer, settings) -> SandboxServer:
+    """The sandbox, emptied, its faults cleared, and the portal pointed at it."""
+    with sandbox_server.store.lock:
+        sandbox_server.store.data = {"next_id": 1000, "shops": {}}
+    sandbox_server.faults.update(delay=0.0, malformed=False, status=None, path=None, times=None)
+    sandbox_server.calls.clear()
+    sandbox_server.deliveries.clear()
+    settings.SANDBOX_URL = sandbox_server.url
+    settings.CHANNEL_CONNECTOR_TIMEOUT = 2
+    return sandbox_server
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the caller (no broker in unit tests)."""
+    from oms.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def linked(world, sandbox) -> Linked:
+    """ACME-US with a sandbox marketplace (US-EAST ↔ WH1) and a sandbox 3PL (NJ1 ↔ WH1,
+    NV1 ↔ WH2), the same two SKUs everywhere, and stock that agrees on all sides."""
+    from catalog.models import AdjustmentReason, AdjustmentSource, Product
+    from catalog.services import LedgerContext, adjust_inventory
+    from channels import services
+
+    store = sandbox.store
+    mkt = store.create_shop("mkt", "Test Marketplace", MARKETPLACE, ["US-EAST"])
+    tpl = store.create_shop("tpl", "Test 3PL", THREE_PL, ["NJ1", "NV1"])
+    store.upsert_products(store.shop("mkt"), CATALOG)
+    store.upsert_products(store.shop("tpl"), CATALOG)
+    for shop, location in (("mkt", "US-EAST"), ("tpl", "NJ1")):
+        store.add_stock(store.shop(shop), location, "SKU-1", 10)
+        store.add_stock(store.shop(shop), location, "SKU-2", 5)
+
+    account = world.acme_us
+    wh1, wh2 = world.warehouses["ACME-US-1"], world.warehouses["ACME-US-2"]
+    marketplace = services.create_channel(
+        None,
+        account,
+        kind="sales",
+        name="Marketplace",
+        platform="sandbox_marketplace",
+        credentials={"api_key": mkt["api_key"]},
+    )
+    threepl = services.create_channel(
+        None,
+        account,
+        kind="fulfillment",
+        name="3PL",
+        platform="sandbox_3pl",
+        credentials={"api_key": tpl["api_key"]},
+    )
+    services.add_mapping(None, marketplace, "US-EAST", wh1.pk)
+    services.add_mapping(None, threepl, "NJ1", wh1.pk)
+    services.add_mapping(None, threepl, "NV1", wh2.pk)
+    products = {}
+    context = LedgerContext(AdjustmentReason.CYCLE_COUNT, AdjustmentSource.SYSTEM)
+    for item, qty in zip(CATALOG, (10, 5), strict=True):
+        products[item["sku"]] = Product.objects.create(account=account, sku=item["sku"], name=item["title"])
+        adjust_inventory(products[item["sku"]], wh1, qty, context)
+    return Linked(sandbox, world, marketplace, threepl, products)
+
+
+@pytest.fixture
+def api(client):
+    """A test client authenticated with a fresh API key of the given account."""
+    from accounts.services import regenerate_api_key
+
+    def as_account(account):
+        client.defaults["HTTP_AUTHORIZATION"] = f"Api-Key {regenerate_api_key(None, account)}"
+        return client
+
+    return as_account

@@ -92,7 +92,7 @@ def _seed(store):
     from accounts.models import Account, Organization, Warehouse
     from catalog.models import Product
     from channels import services
-    from channels.sandbox.store import MARKETPLACE
+    from demo.sandbox.store import MARKETPLACE
 
     account = Account.objects.create(
         organization=Organization.objects.create(name="Bench"), name="Bench", code="BENCH"
@@ -230,8 +230,8 @@ def _trial(writers: int, log_dir: Path) -> dict:
     from automations.models import JobRun
     from catalog.models import PendingPush
     from channels.platforms import JobType
-    from channels.sandbox.server import start_in_thread
-    from channels.sandbox.store import SandboxStore
+    from demo.sandbox.server import start_in_thread
+    from demo.sandbox.store import SandboxStore
 
     _fresh_database()
     server = start_in_thread(SandboxStore())

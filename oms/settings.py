@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "automations",
     "catalog",
     "orders",
+    # The sandbox simulator and demo data: a development tool above every product app.
+    "demo",
 ]
 
 MIDDLEWARE = [

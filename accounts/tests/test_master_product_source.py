@@ -13,7 +13,6 @@ from automations.reconciler import reconcile_account
 from catalog.models import Product
 from channels.platforms import JobType
 from channels.sync import run_job
-from channels.testing import *  # noqa: F403 - the shared sandbox fixtures (linked)
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.testing import *  # noqa: F403 - the shared sandbox fixtures
-
 
 @pytest.fixture
 def beta_channel(world):
@@ -47,8 +45,8 @@ def beta_shop(world, sandbox):
     """A beta marketplace channel of ACME-US linked to its own sandbox shop with SKU-1."""
     from catalog.models import Product
     from channels import services
-    from channels.sandbox.store import MARKETPLACE
-    from channels.testing import CATALOG
+    from demo.sandbox.store import MARKETPLACE
+    from tests.helpers import CATALOG
 
     store = sandbox.store
     shop = store.create_shop("beta", "Beta Shop", MARKETPLACE, ["US-EAST"])

@@ -12,8 +12,8 @@ from automations.models import JobRun, RunStatus
 from catalog.models import AdjustmentReason, AdjustmentSource, PendingPush
 from catalog.services import LedgerContext, adjust_inventory
 from channels import services as channel_services
-from channels.sandbox.store import MARKETPLACE
-from channels.testing import CATALOG
+from demo.sandbox.store import MARKETPLACE
+from tests.helpers import CATALOG
 
 pytestmark = [
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a Redis broker (REDIS_URL)"),

@@ -125,8 +125,8 @@ def test_claim_pending_events_hands_each_event_to_one_run(client, channel):
 @pytest.mark.django_db(transaction=True)
 def test_sandbox_sends_signed_webhooks_the_portal_accepts(live_server, sandbox, settings, eager_celery):
     """A channel registers its URL and secret with the sandbox; a new order there arrives here."""
-    from channels.sandbox.store import MARKETPLACE
     from conftest import build_world
+    from demo.sandbox.store import MARKETPLACE
 
     settings.PORTAL_URL = live_server.url
     world = build_world()

@@ -4,7 +4,6 @@ order, processed by a person and sent to the sandbox 3PL, with its history."""
 import pytest
 from playwright.sync_api import expect
 
-from channels.testing import *  # noqa: F403 - the shared sandbox fixtures
 from orders.models import PurchaseOrder
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from accounts.api_keys import new_api_key
 from accounts.models import Account, Organization, Role, RoleAssignment, User, Warehouse
-from channels import demo as channels_demo
+from demo import data
 
 DEMO_PASSWORD = "demo-pass-123"  # noqa: S105 - demo only, printed and in the README
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             )
             RoleAssignment.objects.get_or_create(user=user, **where, defaults={"role": role})
         # Sandbox channels, products and stock of the demo accounts (run_sandbox seeds its side).
-        channels_demo.seed(self.stdout)
+        data.seed(self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo ready. Sign in at http://127.0.0.1:8000/ with password "

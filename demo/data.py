@@ -9,8 +9,11 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import Account
+from catalog.models import AdjustmentReason, AdjustmentSource, Product
+from catalog.services import LedgerContext, adjust_inventory
+from channels import services
+from channels.models import Channel
 
-from .models import Channel
 from .sandbox.store import MARKETPLACE, THREE_PL, SandboxStore
 
 CATALOG = [
@@ -96,11 +99,6 @@ def seed_sandbox(store: SandboxStore) -> list[str]:
 @transaction.atomic
 def seed(stdout=None) -> None:
     """The portal side: products, stock, channels and mappings of the demo accounts."""
-    from catalog.models import AdjustmentReason, AdjustmentSource, Product
-    from catalog.services import LedgerContext, adjust_inventory
-
-    from . import services
-
     for code in sorted({demo.account for demo in CHANNELS}):
         account = Account.objects.filter(code=code).first()
         if account is None:

@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 
 from automations.models import JobRun
-from channels.demo import seed_sandbox
 from channels.models import Channel
 from channels.sync import run_job
+from demo.data import seed_sandbox
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from channels.demo import seed_sandbox
-from channels.sandbox.server import SandboxServer
-from channels.sandbox.store import SandboxStore
+from demo.data import seed_sandbox
+from demo.sandbox.server import SandboxServer
+from demo.sandbox.store import SandboxStore
 
 
 class Command(BaseCommand):

@@ -1,1 +1,0 @@
-from channels.testing import *  # noqa: F403 - the shared sandbox fixtures

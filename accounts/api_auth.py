@@ -4,7 +4,9 @@ often each caller may call it."""
 import math
 from datetime import timedelta
 
+from django.core.cache import caches
 from django.utils import timezone
+from django.utils.connection import ConnectionProxy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -130,6 +132,9 @@ class ApiRateThrottle(SimpleRateThrottle):
     """
 
     scope = "api"
+    # The settings' "throttle" cache (Redis when REDIS_URL is set): one count per key for
+    # every process, kept across restarts. A proxy, so a test's CACHES override reaches it.
+    cache = ConnectionProxy(caches, "throttle")
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)

@@ -205,6 +205,28 @@ CELERY_TASK_ROUTES = {
 # The dispatcher entry lives in django-celery-beat's table (automations migration 0003);
 # beat holds only such system entries, never one per configured job.
 
+# Caches: Redis when REDIS_URL is set, so the API throttle's counts (alias "throttle") are
+# one budget per key across every gunicorn worker and survive a restart; otherwise each
+# process's memory, which holds only for a single process (runserver, the tests).
+# CACHE_KEY_PREFIX keeps environments and test runs that share a Redis database apart. Never
+# clear() a Redis cache: it flushes the whole database, the broker's queues included.
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "oms")
+
+
+def _cache(alias: str) -> dict:
+    if not REDIS_URL:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": alias}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{CACHE_KEY_PREFIX}:{alias}",
+        # A stalled Redis must not hold every API request for the OS's TCP timeout.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+
+
+CACHES = {alias: _cache(alias) for alias in ("default", "throttle")}
+
 # Channels. Credentials and webhook secrets are encrypted with a key derived from this.
 CHANNEL_SECRETS_KEY = os.environ.get("CHANNEL_SECRETS_KEY", SECRET_KEY)
 # Every call to a channel's platform is bounded by this many seconds.

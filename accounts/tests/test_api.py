@@ -2,11 +2,11 @@
 warehouses, people, audit log, errors, throttling and the schema."""
 
 import json
+import uuid
 from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -24,8 +24,11 @@ AUDIT_LOG = "/api/v1/audit-log/"
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttle_budgets():
-    cache.clear()
+def fresh_throttle_budgets(settings):
+    # A key prefix of the test's own rather than clear(), which on Redis would flush the
+    # whole database, the broker's queues included.
+    throttle = {**settings.CACHES["throttle"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    settings.CACHES = {**settings.CACHES, "throttle": throttle}
 
 
 def key_client(key: str, header: str = "x-api-key") -> APIClient:

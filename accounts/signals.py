@@ -1,4 +1,4 @@
-"""Signals sent after account settings commit, for apps that derive state from them.
+"""Signals accounts sends, for apps above it that derive state from account settings.
 
 The automations reconciler listens here, so accounts need not import automations.
 """
@@ -7,3 +7,8 @@ from django.dispatch import Signal
 
 # Sent on commit with account_id and fields (names of changed settings).
 account_settings_changed = Signal()
+
+# Sent with account_id inside the transaction that changes the Master Product Source or
+# Channel, before it commits: receivers realign what follows the source, and an exception
+# they raise rolls the change back (send, not send_robust, so it reaches the caller).
+master_product_source_changed = Signal()

@@ -8,11 +8,12 @@ from django.db import DatabaseError, IntegrityError, transaction
 from accounts import services
 from accounts.models import Account, AuditEntry, MasterProductSource
 from accounts.tests.test_views import main_form
+from automations import receivers
+from automations.jobs.runner import run_job
 from automations.models import JobRun, ScheduleEntry, StableJobSetting, Trigger
 from automations.reconciler import reconcile_account
 from catalog.models import Product
 from channels.platforms import JobType
-from channels.sync import run_job
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +102,7 @@ def test_failed_realignment_keeps_the_old_source_and_schedule(
         reconcile_account(account_id)
         raise DatabaseError("schedule table unavailable")
 
-    monkeypatch.setattr(services, "reconcile_account", realign_then_fail)
+    monkeypatch.setattr(receivers, "reconcile_account", realign_then_fail)
     with django_capture_on_commit_callbacks(execute=True) as on_commit, pytest.raises(DatabaseError):
         confirm_marketplace(product_jobs)
 
@@ -123,7 +124,7 @@ def test_settings_without_a_source_change_do_not_touch_the_schedule_in_the_trans
     def must_not_run(account_id):
         raise AssertionError("realigned without a source change")
 
-    monkeypatch.setattr(services, "reconcile_account", must_not_run)
+    monkeypatch.setattr(receivers, "reconcile_account", must_not_run)
     account = Account.objects.get(pk=product_jobs.world.acme_us.pk)
     services.update_account_settings(
         product_jobs.world.org_admin, account, {"name": "Acme USA"}, account.version

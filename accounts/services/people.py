@@ -1,0 +1,121 @@
+"""People and their roles, at an organization or at one account; every grant and
+revocation is audited."""
+
+import secrets
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from ..models import ACCOUNT_ROLES, ORGANIZATION_ROLES, Account, Organization, RoleAssignment, User
+from ..selectors import account_access, organization_access
+from .common import Change, record_audit, require
+
+
+def _checked_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": ["Enter a valid email address."]}) from None
+    return email
+
+
+def _user_for_email(email: str) -> tuple[User, str | None]:
+    """The user with this (checked) email, created with a one-time password when new."""
+    user = User.objects.filter(email__iexact=email).first()
+    if user:
+        return user, None
+    password = secrets.token_urlsafe(12)
+    return User.objects.create_user(email=email, password=password), password
+
+
+def grant_account_role(
+    actor: User, account: Account, email: str, role: str, *, dry_run: bool = False
+) -> tuple[RoleAssignment | None, str | None]:
+    """Give a person an account-level role; returns a one-time password for a new user.
+    With dry_run, everything is checked, nobody is created and (None, None) returned."""
+    require(account_access(actor, account.pk).can_manage_users)
+    if role not in ACCOUNT_ROLES:
+        raise ValidationError({"role": ["Choose Account Administrator or Account User."]})
+    email = _checked_email(email)
+    if dry_run:
+        return None, None
+    with transaction.atomic():
+        user, password = _user_for_email(email)
+        previous = RoleAssignment.objects.filter(user=user, account=account).first()
+        old = previous.get_role_display() if previous else "—"
+        assignment, _ = RoleAssignment.objects.update_or_create(
+            user=user, account=account, organization=None, defaults={"role": role}
+        )
+        if old != assignment.get_role_display():
+            record_audit(
+                actor,
+                account,
+                account.organization,
+                "role_granted",
+                [Change(f"Role of {user.email}", old, assignment.get_role_display())],
+            )
+    return assignment, password
+
+
+def revoke_account_role(actor: User, assignment: RoleAssignment) -> None:
+    account = assignment.account
+    if account is None:
+        raise PermissionDenied("Organization roles are managed on the organization page.")
+    require(account_access(actor, account.pk).can_manage_users)
+    if assignment.user_id == actor.pk:
+        raise ValidationError({"role": ["You cannot remove your own access."]})
+    with transaction.atomic():
+        assignment.delete()
+        record_audit(
+            actor,
+            account,
+            account.organization,
+            "role_revoked",
+            [Change(f"Role of {assignment.user.email}", assignment.get_role_display(), "—")],
+        )
+
+
+def grant_organization_role(
+    actor: User, organization: Organization, email: str, role: str, *, dry_run: bool = False
+) -> tuple[RoleAssignment | None, str | None]:
+    """Like grant_account_role, for Organization Administrators and Supervisors."""
+    require(organization_access(actor, organization.pk).can_grant_organization_roles)
+    if role not in ORGANIZATION_ROLES:
+        raise ValidationError({"role": ["Choose Organization Administrator or Supervisor."]})
+    email = _checked_email(email)
+    if dry_run:
+        return None, None
+    with transaction.atomic():
+        user, password = _user_for_email(email)
+        previous = RoleAssignment.objects.filter(user=user, organization=organization).first()
+        old = previous.get_role_display() if previous else "—"
+        assignment, _ = RoleAssignment.objects.update_or_create(
+            user=user, organization=organization, account=None, defaults={"role": role}
+        )
+        if old != assignment.get_role_display():
+            record_audit(
+                actor,
+                None,
+                organization,
+                "role_granted",
+                [Change(f"Role of {user.email}", old, assignment.get_role_display())],
+            )
+    return assignment, password
+
+
+def revoke_organization_role(actor: User, assignment: RoleAssignment) -> None:
+    organization = assignment.organization
+    require(organization_access(actor, organization.pk).can_grant_organization_roles)
+    if assignment.user_id == actor.pk:
+        raise ValidationError({"role": ["You cannot remove your own access."]})
+    with transaction.atomic():
+        assignment.delete()
+        record_audit(
+            actor,
+            None,
+            organization,
+            "role_revoked",
+            [Change(f"Role of {assignment.user.email}", assignment.get_role_display(), "—")],
+        )

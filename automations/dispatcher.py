@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 
 from accounts.models import Account
@@ -277,20 +276,3 @@ def _create_runs(planned: list[_Planned]) -> list[Message]:
             p.row.lock_run_id = pk
         messages.append(Message(pk, p.ids))
     return messages
-
-
-def rearm(row: ScheduleEntry, now: datetime) -> None:
-    """After a webhook run: events that arrived meanwhile arm the next one, counted from
-    the first of them; none pending disarms the job."""
-    first = WebhookEvent.objects.filter(
-        channel_id=row.channel_id,
-        topic__in=topics_for(row.channel.platform, row.job_type),
-        processed_at__isnull=True,
-        job_run__isnull=True,
-    ).aggregate(first=Min("received_at"))["first"]
-    row.lock_run, row.locked_until = None, None
-    if first is None:
-        row.next_run_at = row.window_start = None
-    else:
-        row.window_start = first
-        row.next_run_at = max(now, first + timedelta(minutes=row.delay_minutes or 0))

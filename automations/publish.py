@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from celery import current_app
 from kombu.entity import maybe_delivery_mode
 from kombu.serialization import dumps as serialize
 from kombu.utils.json import dumps as kombu_json
@@ -21,6 +22,7 @@ from kombu.utils.uuid import uuid
 # Messages per LPUSH (Redis) or per kombu batch (other transports): one round trip per
 # hundred messages is already a small share of building them.
 PUBLISH_BATCH = 100
+EXECUTE_RUN = "automations.tasks.execute_run"
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,7 @@ class Message:
 
 def publish_runs(messages: list[Message]) -> None:
     """Send the runs' `execute_run` tasks over one broker connection."""
-    from .tasks import execute_run
-
-    task = execute_run._get_current_object()  # not the lazy proxy: read once per message
+    task = _execute_run()
     app = task._get_app()
     if app.conf.task_always_eager:
         # Eager mode (tests, debugging) runs the task in the caller: no broker involved.
@@ -179,6 +179,11 @@ class Publisher:
 
 
 def _eager() -> bool:
-    from .tasks import execute_run
+    return _execute_run().app.conf.task_always_eager
 
-    return execute_run.app.conf.task_always_eager
+
+def _execute_run():
+    # Found in Celery's task registry by name rather than imported: the tasks module
+    # imports the dispatcher, which imports this one. automations.receivers (loaded by
+    # the app's ready()) imports the tasks module, so the task is always registered.
+    return current_app.tasks[EXECUTE_RUN]

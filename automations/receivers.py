@@ -1,5 +1,10 @@
-"""Keeps the schedule in step with what other apps change: account settings, channel
-activation, account deactivation, and stored webhook events (which arm webhook jobs)."""
+"""The engine hears what other apps announce: account settings, channel activation and
+account deactivation keep the schedule in step; stored webhook events arm webhook jobs;
+arriving orders start the order workflows (or are marked as waiting for a person);
+inventory changes schedule real-time pushes. Signals sent on commit: a task only ever
+sees committed rows."""
+
+from functools import partial
 
 from django.db import transaction
 from django.db.models.signals import post_save
@@ -7,9 +12,14 @@ from django.dispatch import receiver
 
 from accounts.models import Account
 from accounts.signals import account_settings_changed, master_product_source_changed
+from catalog.push import next_push_delay, schedule_push
+from catalog.signals import inventory_changed
 from channels.models import Channel
 from channels.signals import webhook_event_received
+from orders import workflow
+from orders.signals import purchase_orders_created, sales_orders_created
 
+from . import tasks
 from .reconciler import reconcile_account, reconcile_on_commit
 from .services import arm_webhook_job
 
@@ -49,3 +59,38 @@ def _master_product_source_changed(sender, account_id, **kwargs):
     # back and the dispatcher never sees product jobs that contradict the committed
     # source. The on-commit pass above runs too, idempotently, and finds nothing to do.
     reconcile_account(account_id)
+
+
+def _workflow_on(account_id: int, setting: str) -> bool | None:
+    """The account's setting; None for an inactive (or deleted) account, where no workflow
+    runs and nothing is said about it."""
+    return Account.objects.filter(pk=account_id, is_active=True).values_list(setting, flat=True).first()
+
+
+@receiver(sales_orders_created)
+def _sales_orders_created(sender, account_id, order_ids, **kwargs):
+    on = _workflow_on(account_id, "auto_sales_order_workflow")
+    if on:
+        tasks.process_sales_orders.delay(account_id, list(order_ids))
+    elif on is not None:
+        workflow.record_sales_workflow_off(order_ids)
+
+
+@receiver(purchase_orders_created)
+def _purchase_orders_created(sender, account_id, purchase_order_ids, **kwargs):
+    on = _workflow_on(account_id, "auto_purchase_order_workflow")
+    if on:
+        tasks.send_purchase_orders.delay(account_id, list(purchase_order_ids))
+    elif on is not None:
+        workflow.record_purchase_workflow_off(purchase_order_ids)
+
+
+@receiver(inventory_changed)
+def _inventory_changed(sender, account_id, product_ids, warehouse_ids, **kwargs):
+    for channel_id in schedule_push(account_id, product_ids, warehouse_ids):
+        # Enqueued once committed, so the task finds the products pending.
+        transaction.on_commit(partial(_enqueue_push, channel_id))
+
+
+def _enqueue_push(channel_id: int) -> None:
+    tasks.push_inventory.apply_async((channel_id,), countdown=next_push_delay(channel_id))

@@ -13,16 +13,18 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from accounts.models import Account
 from channels.models import Channel, WebhookEvent
 from channels.platforms import PLATFORMS, Stability
+from channels.selectors import product_job_allowed
 
 from . import schedule
 from .bulk import update_by_pk
 from .models import ChannelAutomation, ChannelJobSetting, Mode, ScheduleEntry, ScheduleKind, StableJobSetting
-from .selectors import STABLE_PLATFORMS, product_job_allowed, stable_targets
+from .selectors import STABLE_PLATFORMS, stable_targets, topics_for
 from .system_jobs import SYSTEM_JOBS
 
 BETA_PLATFORMS = tuple(k for k, p in PLATFORMS.items() if p.stability == Stability.BETA)
@@ -69,11 +71,6 @@ COMPARED = [f for f in Desired._fields if f != "key"]
 CURRENT = ("pk", "key", *COMPARED, "next_run_at", "window_start")
 # Columns a created row is written with; the others keep their defaults (NULL).
 INSERTED = ("key", *COMPARED, "next_run_at", "window_start", "updated_at")
-
-
-def desired_rows(account: Account) -> dict[str, Desired]:
-    """Every schedule row the account's configuration implies, by key."""
-    return {row.key: row for row in _desired([account])}
 
 
 def _desired(accounts: list[Account]) -> Iterator[Desired]:
@@ -196,6 +193,23 @@ def first_run(row, now: datetime) -> schedule.Run | None:
     )
 
 
+def rearm(row: ScheduleEntry, now: datetime) -> None:
+    """After a webhook run: events that arrived meanwhile arm the next one, counted from
+    the first of them; none pending disarms the job."""
+    first = WebhookEvent.objects.filter(
+        channel_id=row.channel_id,
+        topic__in=topics_for(row.channel.platform, row.job_type),
+        processed_at__isnull=True,
+        job_run__isnull=True,
+    ).aggregate(first=Min("received_at"))["first"]
+    row.lock_run, row.locked_until = None, None
+    if first is None:
+        row.next_run_at = row.window_start = None
+    else:
+        row.window_start = first
+        row.next_run_at = max(now, first + timedelta(minutes=row.delay_minutes or 0))
+
+
 def _drifted(current, want: Desired) -> list[str]:
     changed = [f for f in COMPARED if getattr(current, f) != getattr(want, f)]
     if want.enabled and want.kind != ScheduleKind.WEBHOOK and current.next_run_at is None:
@@ -268,8 +282,6 @@ def _arm_pending(rows: list[Desired], now: datetime) -> None:
     )
     if not waiting:
         return
-    from .dispatcher import rearm  # the dispatcher imports this module
-
     keys = [r.key for r in rows if r.channel_id in waiting]
     for entry in ScheduleEntry.objects.select_related("channel").filter(key__in=keys, lock_run__isnull=True):
         rearm(entry, now)

@@ -7,28 +7,16 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from accounts.models import Account, MasterProductSource
+from channels.connectors import connector_class
 from channels.models import Channel
-from channels.platforms import PLATFORMS, JobType, Stability
+from channels.platforms import PLATFORMS, PRODUCT_JOBS, JobType, Stability
+from channels.selectors import product_job_allowed
 
 from . import schedule
 from .models import ChannelAutomation, ChannelJobSetting, Mode, StableJobSetting
 
 STABLE_PLATFORMS = tuple(k for k, p in PLATFORMS.items() if p.stability == Stability.STABLE)
-PRODUCT_JOBS = (JobType.IMPORT_PRODUCTS, JobType.EXPORT_PRODUCTS)
 PREVIEW_COUNT = 5
-
-
-def product_job_allowed(account: Account, channel_id: int, job_type: str) -> bool:
-    """Import Products only against the master channel; Export Products to the others."""
-    is_master = (
-        account.master_product_source != MasterProductSource.TECHOMS
-        and account.master_product_channel_id == channel_id
-    )
-    if job_type == JobType.IMPORT_PRODUCTS:
-        return is_master
-    if job_type == JobType.EXPORT_PRODUCTS:
-        return not is_master
-    return True
 
 
 def stable_targets(account: Account, job_type: str, channels=None) -> list[Channel]:
@@ -129,14 +117,10 @@ def channel_job_settings(channel: Channel) -> dict[str, ChannelJobSetting]:
 
 def webhook_job_types(channel: Channel) -> set[str]:
     """Job types some inbound webhook topic of the channel's platform concerns."""
-    from channels.connectors import connector_class
-
     return {jt for jts in connector_class(channel.platform).topic_job_types.values() for jt in jts}
 
 
 def topics_for(platform: str, job_type: str) -> list[str]:
-    from channels.connectors import connector_class
-
     return [t for t, jts in connector_class(platform).topic_job_types.items() if job_type in jts]
 
 

@@ -1,5 +1,6 @@
 """Writes of automation configuration: the Recurring Jobs tab, a beta channel's
-automation settings, and the arming of webhook jobs by stored events.
+automation settings, the arming of webhook jobs by stored events, and a person's or a
+REST client's manual sync.
 
 Each save validates against the catalogues and the connector's capabilities, writes the
 audit log like the account settings do, and reconciles the schedule on commit.
@@ -12,13 +13,23 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
-from accounts.models import Account
+from accounts.models import Account, User
 from accounts.services import Change, StaleVersionError, record_audit, require_settings_edit
 from channels.models import Channel, WebhookEvent
 from channels.platforms import JobType, Stability
 
-from . import schedule
-from .models import ChannelAutomation, ChannelJobSetting, Mode, ScheduleEntry, ScheduleKind, StableJobSetting
+from . import schedule, tasks
+from .models import (
+    ChannelAutomation,
+    ChannelJobSetting,
+    JobRun,
+    Mode,
+    RunStatus,
+    ScheduleEntry,
+    ScheduleKind,
+    StableJobSetting,
+    Trigger,
+)
 from .reconciler import reconcile_on_commit, row_key
 from .selectors import allowed_modes, stable_job_rows, topics_for
 
@@ -241,3 +252,29 @@ def arm_webhook_job(event_id: int) -> int:
             window_start=event.received_at,
         )
     return armed
+
+
+def request_sync(actor: User | None, channel: Channel, job_type: str) -> JobRun:
+    """A manual run of one job type: recorded as queued, executed by a worker on commit
+    through the task of scheduled runs (so it is retried the same way)."""
+    _require_edit(actor, channel.account)
+    if job_type not in JobType.values or job_type not in channel.platform_info.job_types:
+        raise ValidationError({"job_type": [f"{channel.platform_info.label} does not run this job."]})
+    if not channel.is_active:
+        raise ValidationError({"job_type": ["The channel is inactive: activate it first."]})
+    with transaction.atomic():
+        run = JobRun.objects.create(
+            account=channel.account,
+            channel=channel,
+            job_type=job_type,
+            trigger=Trigger.MANUAL,
+            status=RunStatus.QUEUED,
+            # An API key is no person; the audit log names the key instead.
+            requested_by=actor if isinstance(actor, User) else None,
+        )
+        transaction.on_commit(lambda: _execute(run.pk))
+    return run
+
+
+def _execute(run_id: int) -> None:
+    tasks.execute_run.delay(run_id)

@@ -1,19 +1,27 @@
-"""Celery tasks of the automations engine: the dispatcher tick (queue `dispatch`) and
-the execution of one scheduled, webhook, emergency or manual run (queue `jobs`)."""
+"""Celery tasks of the automations engine: the dispatcher tick (queue `dispatch`), the
+execution of one scheduled, webhook, emergency or manual run and the order workflows
+(queue `jobs`), and the real-time inventory push (queue `push`)."""
 
 import random
 from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Account, User
+from catalog import push as push_bookkeeping
 from channels.models import WebhookEvent
-from channels.sync import RunRequeued, run_job
+from orders import workflow
 
-from .dispatcher import dispatch_due, lock_ttl, rearm
+from . import workflows
+from .dispatcher import dispatch_due, lock_ttl
+from .jobs.push import PushBusy, PushFailed, push_channel
+from .jobs.runner import RunRequeued, run_job
 from .models import JobRun, RunStatus, ScheduleEntry, Trigger
+from .reconciler import rearm
 from .system_jobs import SYSTEM_JOBS, run_system_job
 
 
@@ -83,3 +91,76 @@ def settle(run: JobRun) -> None:
         for row in ScheduleEntry.objects.select_for_update().filter(lock_run=run):
             rearm(row, now)
             row.save(update_fields=["next_run_at", "window_start", "lock_run", "locked_until", "updated_at"])
+
+
+# Order workflows -----------------------------------------------------------------------
+
+
+def _actor(actor_id: int | None, actor_name: str, workflow_name: str) -> workflow.Actor:
+    """Neither a person nor a named client (the API): the automatic workflow itself."""
+    if not actor_id and not actor_name:
+        return workflow.automatic_workflow(workflow_name)
+    user = User.objects.filter(pk=actor_id).first() if actor_id else None
+    # A person removed since they clicked is still no workflow: say so rather than guess.
+    return workflow.Actor(actor_name or (user.email if user else "A removed user"), user)
+
+
+@shared_task(queue="jobs", acks_late=True, ignore_result=True)
+def process_sales_orders(
+    account_id: int, order_ids: list[int], actor_id: int | None = None, actor_name: str = ""
+) -> dict | None:
+    """Validate, allocate and send these sales orders; without an actor it is the
+    Automatic Sales Order Workflow. Safe to run twice: processed orders are skipped."""
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
+    actor = _actor(actor_id, actor_name, workflow.SO_WORKFLOW)
+    return dict(workflows.process_sales_orders(account, order_ids, actor))
+
+
+@shared_task(queue="jobs", acks_late=True, ignore_result=True)
+def send_purchase_orders(
+    account_id: int, purchase_order_ids: list[int], actor_id: int | None = None, actor_name: str = ""
+) -> dict | None:
+    """Send these purchase orders to their warehouses' fulfillment channels; without an
+    actor it is the Automatic Purchase Order Workflow. Sent ones are skipped on a rerun."""
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
+    actor = _actor(actor_id, actor_name, workflow.PO_WORKFLOW)
+    return dict(workflows.send_purchase_orders(account, purchase_order_ids, actor))
+
+
+# Real-time inventory push ----------------------------------------------------------------
+
+# Backoff of a failed push: 5 s, 10 s, 20 s … capped at 5 minutes, 8 tries in all
+# (about 17 minutes, below catalog.push.STALE_SCHEDULE). After the last one the products
+# stay pending and the next change pushes them again. Tests shorten the first step
+# through the setting INVENTORY_PUSH_BACKOFF_SECONDS.
+PUSH_MAX_RETRIES = 8
+PUSH_BACKOFF_SECONDS = 5
+PUSH_BACKOFF_MAX_SECONDS = 300
+
+
+def push_backoff(retries: int) -> float:
+    first = getattr(settings, "INVENTORY_PUSH_BACKOFF_SECONDS", PUSH_BACKOFF_SECONDS)
+    return min(first * 2**retries, PUSH_BACKOFF_MAX_SECONDS)
+
+
+@shared_task(bind=True, queue="push", max_retries=PUSH_MAX_RETRIES)
+def push_inventory(self, channel_id: int) -> int | None:
+    """Push a channel's dirty products; the JobRun's id, None when nothing was due."""
+    try:
+        run = push_channel(channel_id)
+    except PushBusy:
+        # Pushes of a channel never overlap (an older one could land last): try again
+        # once the running one is done, as a new task (waiting is not a failed try).
+        push_inventory.apply_async((channel_id,), countdown=push_bookkeeping.next_push_delay(channel_id))
+        return None
+    except PushFailed as exc:
+        if self.request.retries >= self.max_retries:
+            push_bookkeeping.release_schedule(channel_id)
+            return None
+        push_bookkeeping.hold_schedule(channel_id)
+        raise self.retry(exc=exc, countdown=push_backoff(self.request.retries)) from exc
+    return run.pk if run else None

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.middleware import current_account_access
 from accounts.services import StaleVersionError
 from channels.platforms import JobType
-from channels.selectors import channel_for
+from channels.selectors import channel_for, product_job_warning
 
 from . import schedule, selectors, services
 from .models import JobRun, Mode, RunJobType, RunStatus, Trigger
@@ -96,8 +96,6 @@ def recurring_jobs_tab(request, access, here):
 
 def channel_section(request, channel, access) -> dict:
     """Context of a channel's Automations section on the channel page."""
-    from channels.selectors import product_job_warning
-
     form = request.session.pop(FORM_KEY.format(channel.pk), None) or {}
     posted = form.get("jobs") or {}
     account = channel.account

@@ -9,16 +9,15 @@ here from another source, and which product jobs become hidden or offered.
 from dataclasses import dataclass, field
 
 from accounts.models import Account, MasterProductSource
-from automations.selectors import product_job_allowed
 from channels.connectors import connector_for
 from channels.connectors.base import ConnectorError
 from channels.models import Channel
-from channels.platforms import JobType
+from channels.platforms import PRODUCT_JOBS, JobType
+from channels.selectors import product_job_allowed
 
 from .models import Product
 from .services import products_by_sku
 
-PRODUCT_JOBS = (JobType.IMPORT_PRODUCTS, JobType.EXPORT_PRODUCTS)
 SAMPLE_SIZE = 20
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from accounts.services import StaleVersionError
 from automations.models import JobRun
+from automations.services import request_sync
 
 from . import services
 from .api_support import AccountScopedViewSet
@@ -168,7 +169,7 @@ class ChannelViewSet(
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         """Run one job of the channel now, in the background (a manual Job Run)."""
-        run = self.call(services.request_sync, self.actor, self.get_object(), request.data.get("job_type"))
+        run = self.call(request_sync, self.actor, self.get_object(), request.data.get("job_type"))
         return Response(JobRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=JobRunSerializer(many=True))

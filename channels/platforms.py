@@ -32,6 +32,9 @@ class JobType(models.TextChoices):
     EXPORT_PRODUCTS = "export_products", "Export Products"
 
 
+# The jobs the Master Product Source decides about (channels.selectors.product_job_allowed).
+PRODUCT_JOBS = (JobType.IMPORT_PRODUCTS, JobType.EXPORT_PRODUCTS)
+
 SALES_JOB_TYPES = (
     JobType.IMPORT_ORDERS,
     JobType.EXPORT_INVENTORY,

@@ -23,17 +23,30 @@ def request_account(request) -> tuple[Account, bool]:
     return access.account, access.can_edit_settings
 
 
-def product_job_warning(channel: Channel, job_type: str) -> str:
-    """Why a product job contradicts the account's Master Product Source, or ''."""
-    if job_type not in (JobType.IMPORT_PRODUCTS, JobType.EXPORT_PRODUCTS):
-        return ""
-    account = channel.account
+def product_job_allowed(account: Account, channel_id: int, job_type: str) -> bool:
+    """The master-channel rule, the one place it is written: Import Products runs only
+    against the Master Product Channel, Export Products only to the other channels."""
     is_master = (
         account.master_product_source != MasterProductSource.TECHOMS
-        and account.master_product_channel_id == channel.pk
+        and account.master_product_channel_id == channel_id
     )
-    if job_type == JobType.IMPORT_PRODUCTS and not is_master:
-        return "Import Products runs only against the Master Product Channel; this channel is not it."
-    if job_type == JobType.EXPORT_PRODUCTS and is_master:
+    if job_type == JobType.IMPORT_PRODUCTS:
+        return is_master
+    if job_type == JobType.EXPORT_PRODUCTS:
+        return not is_master
+    return True
+
+
+def product_job_warning(channel: Channel, job_type: str) -> str:
+    """Why a product job contradicts the account's Master Product Source, or ''."""
+    account = channel.account
+    if product_job_allowed(account, channel.pk, job_type):
+        return ""
+    if job_type == JobType.EXPORT_PRODUCTS:
         return "This channel is the Master Product Channel: products come from it, not to it."
-    return ""
+    if account.master_product_source == MasterProductSource.TECHOMS:
+        return (
+            "Import Products runs only against the Master Product Channel; "
+            "the Master Product Source is techOMS."
+        )
+    return "Import Products runs only against the Master Product Channel; this channel is not it."

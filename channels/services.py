@@ -11,12 +11,12 @@ from django.utils import timezone
 
 from accounts.models import Account, User
 from accounts.services import Change, StaleVersionError, record_audit, require_settings_edit
-from automations.models import JobRun, RunStatus, Trigger
 
 from . import crypto
 from .connectors import connector_class
 from .models import Channel, WarehouseMapping, new_webhook_secret
-from .platforms import PLATFORMS, ChannelKind, JobType
+from .platforms import PLATFORMS, ChannelKind
+from .tasks import register_webhook
 
 CHANNEL_FIELDS = ("name", "platform", "is_active", "buffer_stock", "pii_retention_days")
 
@@ -185,8 +185,6 @@ def _register_webhook_on_commit(channel: Channel) -> None:
     """Tell a webhook-capable platform where to send events, in the background."""
     if not (channel.platform_info.supports_webhooks and channel.is_active and channel.has_credentials):
         return
-    from .tasks import register_webhook
-
     channel_id = channel.pk
     transaction.on_commit(lambda: register_webhook.delay(channel_id))
 
@@ -246,30 +244,3 @@ def remove_mapping(actor: User | None, mapping: WarehouseMapping) -> None:
                 )
             ],
         )
-
-
-# Manual synchronization -----------------------------------------------------------------
-
-
-def request_sync(actor: User | None, channel: Channel, job_type: str) -> JobRun:
-    """A manual run of one job type: recorded as queued, executed by a worker on commit."""
-    _require_edit(actor, channel.account)
-    if job_type not in JobType.values or job_type not in channel.platform_info.job_types:
-        raise ValidationError({"job_type": [f"{channel.platform_info.label} does not run this job."]})
-    if not channel.is_active:
-        raise ValidationError({"job_type": ["The channel is inactive: activate it first."]})
-    # The task of scheduled runs: a manual run is retried the same way.
-    from automations.tasks import execute_run
-
-    with transaction.atomic():
-        run = JobRun.objects.create(
-            account=channel.account,
-            channel=channel,
-            job_type=job_type,
-            trigger=Trigger.MANUAL,
-            status=RunStatus.QUEUED,
-            # An API key is no person; the audit log names the key instead.
-            requested_by=actor if isinstance(actor, User) else None,
-        )
-        transaction.on_commit(lambda: execute_run.delay(run.pk))
-    return run

@@ -12,6 +12,7 @@ from django.urls import reverse
 from accounts.middleware import current_account_access
 from accounts.services import StaleVersionError
 from automations.models import FINISHED_STATUSES
+from automations.services import request_sync
 from catalog.models import ChannelPush
 
 from . import services
@@ -190,7 +191,7 @@ def _post_action(request, channel):
             )
             return redirect(here), None, None
         elif action == "sync":
-            run = services.request_sync(request.user, channel, request.POST.get("job_type"))
+            run = request_sync(request.user, channel, request.POST.get("job_type"))
             messages.success(request, f"{run.get_job_type_display()} is queued.")
             return redirect(here + "#runs"), None, None
         else:

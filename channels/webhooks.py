@@ -3,7 +3,8 @@
 The request is verified (HMAC-SHA256 of the raw body with the channel's secret, a
 timestamp within WEBHOOK_TOLERANCE_SECONDS, at most WEBHOOK_MAX_BODY_BYTES) and the
 event stored once per event id; the answer is 202 at once. What the event triggers is
-the automations engine's business: it reads events with `claim_pending_events`.
+the automations engine's business: `webhook_event_received` (sent on commit) arms the
+channel's webhook jobs, whose runs take the waiting events.
 """
 
 import hashlib
@@ -14,11 +15,8 @@ import time
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-
-from automations.models import JobRun
 
 from .connectors import connector_class
 from .connectors.base import ConnectorProtocolError
@@ -93,24 +91,3 @@ def receive_webhook(request, token: str):
     except IntegrityError:
         return _refuse(409, "duplicate_event", "This event id was received before; it is not stored again.")
     return JsonResponse({"status": "accepted", "event": event.pk}, status=202)
-
-
-def claim_pending_events(
-    channel: Channel, job_run: JobRun, topics: list[str] | None = None
-) -> list[WebhookEvent]:
-    """Unprocessed events of the channel, marked processed by `job_run` in one step.
-
-    Entity ids of the events are what a Recurring Job By ID run fetches. Two runs never
-    claim the same event (row locks, skipped by the other on PostgreSQL).
-    """
-    with transaction.atomic():
-        pending = WebhookEvent.objects.select_for_update(skip_locked=True).filter(
-            channel=channel, processed_at__isnull=True
-        )
-        if topics is not None:
-            pending = pending.filter(topic__in=topics)
-        events = list(pending.order_by("received_at", "id"))
-        WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
-            processed_at=timezone.now(), job_run=job_run
-        )
-    return events

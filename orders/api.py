@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import User, Warehouse
+from automations import tasks
 from channels.api_support import AccountScopedViewSet
 from oms.api_errors import ErrorSerializer
 
@@ -308,9 +309,7 @@ class SalesOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
         order = self.get_object()
         if order.status not in PROCESSABLE_STATUSES:
             raise StateConflict(f"A {order.get_status_display()} order is not processed again.")
-        from .tasks import process_sales_orders
-
-        enqueue_on_commit(process_sales_orders, self.account.pk, [order.pk], self.actor)
+        enqueue_on_commit(tasks.process_sales_orders, self.account.pk, [order.pk], self.actor)
         return Response({"queued": [order.pk]}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=CancelSerializer, responses={200: SalesOrderSerializer, 409: ErrorSerializer})
@@ -338,9 +337,7 @@ class PurchaseOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
         po = self.get_object()
         if not po.sendable:
             raise StateConflict(f"A {po.get_status_display()} purchase order is not sent again.")
-        from .tasks import send_purchase_orders
-
-        enqueue_on_commit(send_purchase_orders, self.account.pk, [po.pk], self.actor)
+        enqueue_on_commit(tasks.send_purchase_orders, self.account.pk, [po.pk], self.actor)
         return Response({"queued": [po.pk]}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=CancelSerializer, responses={200: PurchaseOrderSerializer, 409: ErrorSerializer})

@@ -1,5 +1,7 @@
 """Sales orders (with customer PII), purchase orders, shipments and receipts."""
 
+import re
+
 from django.db import models
 
 
@@ -21,6 +23,12 @@ class SalesOrderStatus(models.TextChoices):
 
 
 # Orders a fulfillment channel may still be sent (Send Orders).
+def pk_from_reference(reference: str, prefix: str) -> int | None:
+    """The portal id in a reference a fulfillment channel was given (SO-n, PO-n)."""
+    match = re.fullmatch(rf"{prefix}-(\d+)", reference or "")
+    return int(match[1]) if match else None
+
+
 SENDABLE_STATUSES = (SalesOrderStatus.PENDING, SalesOrderStatus.ALLOCATED)
 PII_FIELDS = (
     "customer_name",

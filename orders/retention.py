@@ -2,13 +2,12 @@
 their retention become "[redacted]", set-based and in batches, so millions of orders are
 redacted without loading one of them into Python.
 
-Which retention applies (SPEC section 5): a channel order uses its sales channel's
+Which retention applies (the documents' PII Retention settings): a channel order uses its sales channel's
 `pii_retention_days`, or the account's when the channel's is blank (the channel field's
 documented fallback); orders without a channel (API, manual, imported) use the account's.
 Blank everywhere keeps the data.
 """
 
-import logging
 from collections import defaultdict
 from datetime import datetime, time, timedelta, tzinfo
 
@@ -17,16 +16,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
-from automations.models import JobRun, RunStatus, SystemJobType, Trigger
 from channels.models import Channel
 
 from .models import PII_FIELDS, SalesOrder
 
-log = logging.getLogger(__name__)
-
 REDACTED = "[redacted]"
-# A system job type, not a channel one (channels.platforms.JobType): it belongs to no channel.
-JOB_TYPE = SystemJobType.PII_RETENTION
 # Each batch is one short transaction: the rows it updates are locked for one batch only,
 # so pages, imports and the dispatcher touching the same orders wait at most that long.
 BATCH_SIZE = 5_000
@@ -89,47 +83,3 @@ def redact_past_retention(
                 break
         outcome.append((description, limit, redacted))
     return outcome
-
-
-def run_retention(
-    account: Account,
-    trigger: str = Trigger.SCHEDULE,
-    now: datetime | None = None,
-    run: JobRun | None = None,
-) -> JobRun:
-    """The daily job: redact, and record it as a job run with counts for the job log.
-
-    `run` is a queued run the dispatcher created for this account's schedule row; it is
-    claimed first, so a task delivered twice redacts (and records) once.
-    """
-    now = now or timezone.now()
-    if run is None:
-        run = JobRun.objects.create(
-            account=account, job_type=JOB_TYPE, trigger=trigger, status=RunStatus.RUNNING, started_at=now
-        )
-    elif not JobRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=now
-    ):
-        return JobRun.objects.get(pk=run.pk)
-    try:
-        outcome = redact_past_retention(account, now)
-    except Exception as exc:
-        log.exception("PII retention run %s failed", run.pk)
-        run.status = RunStatus.FAILED
-        run.messages = [f"The redaction stopped on an internal error ({type(exc).__name__}); it was logged."]
-    else:
-        run.status = RunStatus.SUCCESS
-        run.counts = {"redacted": sum(n for _, _, n in outcome)}
-        run.messages = [
-            f"{description}: {n} redacted (placed before "
-            f"{limit.astimezone(account.tzinfo):%Y-%m-%d %H:%M} {account.timezone})."
-            for description, limit, n in outcome
-        ] or ["No retention is set: customer data is kept."]
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "counts", "messages", "finished_at"])
-    return run
-
-
-def run_scheduled_retention(run: JobRun) -> JobRun:
-    """Entry point for the automations engine's daily system row of an account."""
-    return run_retention(run.account, run=run)

@@ -1,6 +1,8 @@
-"""Writes of documents arriving through the REST API (imports go through channels.sync):
-each is checked against the account's API validation rules (orders.validation, the one
-implementation imports use too), then stored with its lines in one transaction."""
+"""Writes of sales orders, purchase orders, shipments and receipts, whoever brings them:
+the REST API, a person, or a channel job (automations.jobs). Documents from the API are
+checked against the account's API validation rules here (orders.validation, the one
+implementation channel jobs use too), then stored with their lines in one transaction;
+shipments and receipts are recorded by one function each, whatever their source."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -63,30 +65,50 @@ def create_sales_order(account: Account, data: dict, source: str = OrderSource.A
     if SalesOrder.objects.filter(account=account, channel__isnull=True, number=data.get("number")).exists():
         raise ValidationError({"number": ["An order with this number exists."]})
     with transaction.atomic():
-        order = SalesOrder.objects.create(
-            account=account,
+        order = store_sales_order(
+            account,
+            lines,
+            products,
             source=source,
             ordered_at=data.pop("ordered_at", None) or timezone.now(),
             validation_warnings=outcome.warnings_for_record(),
-            total=sum((line.get("unit_price") or 0) * line["quantity"] for line in lines),
             **data,
         )
-        SalesOrderLine.objects.bulk_create(
-            SalesOrderLine(
-                order=order,
-                line_number=n,
-                product=products.get(line["sku"].upper()),
-                sku=line["sku"],
-                name=line.get("name", ""),
-                quantity=line["quantity"],
-                unit_price=line.get("unit_price") or 0,
-            )
-            for n, line in enumerate(lines, start=1)
-        )
-        transaction.on_commit(
-            lambda: sales_orders_created.send(sender=SalesOrder, account_id=account.pk, order_ids=(order.pk,))
-        )
+        announce_sales_orders(account.pk, [order.pk])
     return order
+
+
+def store_sales_order(account: Account, lines: list[dict], products: dict, **fields) -> SalesOrder:
+    """Store an order and its lines (`lines`: {sku, quantity, unit_price?, name?};
+    `products` by upper-cased SKU), in the caller's transaction: the API's orders and the
+    ones Import Orders brings are made here alike. The total is the lines' sum."""
+    order = SalesOrder.objects.create(
+        account=account,
+        total=sum(((line.get("unit_price") or 0) * line["quantity"] for line in lines), start=0),
+        **fields,
+    )
+    SalesOrderLine.objects.bulk_create(
+        SalesOrderLine(
+            order=order,
+            line_number=n,
+            product=products.get(line["sku"].upper()),
+            sku=line["sku"],
+            name=line.get("name", ""),
+            quantity=line["quantity"],
+            unit_price=line.get("unit_price") or 0,
+        )
+        for n, line in enumerate(lines, start=1)
+    )
+    return order
+
+
+def announce_sales_orders(account_id: int, order_ids: list[int]) -> None:
+    """Tell the order workflows once these orders are committed (one message per batch)."""
+    if order_ids:
+        ids = tuple(order_ids)
+        transaction.on_commit(
+            lambda: sales_orders_created.send(sender=SalesOrder, account_id=account_id, order_ids=ids)
+        )
 
 
 def create_purchase_order(account: Account, data: dict) -> PurchaseOrder:
@@ -132,120 +154,138 @@ def _api_ledger(actor, reason: str, note: str) -> LedgerContext:
 
 def create_shipment(account: Account, data: dict, actor=None) -> Shipment:
     """`data`: sales_order and optional warehouse (both of this account), carrier and
-    service codes, tracking_number, shipped_at?, `lines` [{sku, quantity}]. Like a
-    shipment received from a fulfillment channel, it counts against the order's lines,
-    moves the order to Partially Shipped/Shipped and takes the stock off the warehouse."""
+    service codes, tracking_number, shipped_at?, `lines` [{sku, quantity}]."""
     data = dict(data)
     lines = data.pop("lines", [])
     outcome = _checked(account, ValidationDocument.SHIPMENTS, data)
-    order = data["sales_order"]
+    order = data.pop("sales_order")
     if order.account_id != account.pk:
         raise ValidationError({"sales_order": ["Select a sales order of this account."]})
-    warehouse = data.get("warehouse") or order.warehouse
+    warehouse = data.pop("warehouse", None) or order.warehouse
     _own_warehouse(account, warehouse)
     if not lines:
         raise ValidationError({"lines": ["At least one line is required."]})
     with transaction.atomic():
-        shipment = Shipment.objects.create(
-            account=account,
-            warehouse=warehouse,
+        return record_shipment(
+            order,
+            warehouse,
+            [(line["sku"], line["quantity"]) for line in lines],
+            _api_ledger(actor, AdjustmentReason.SHIPMENT, f"Order {order.number}"),
             shipped_at=data.pop("shipped_at", None) or timezone.now(),
             validation_warnings=outcome.warnings_for_record(),
-            **{k: v for k, v in data.items() if k != "warehouse"},
+            **data,
         )
-        # Lock the lines only: product is nullable (an outer join), which PostgreSQL refuses
-        # to lock.
-        order_lines = {
-            li.sku.upper(): li for li in order.lines.select_for_update(of=("self",)).select_related("product")
-        }
-        for line in lines:
-            order_line = order_lines.get(line["sku"].upper())
-            product = order_line.product if order_line else None
-            ShipmentLine.objects.create(
-                shipment=shipment,
-                order_line=order_line,
-                product=product,
-                sku=line["sku"],
-                quantity=line["quantity"],
-            )
-            if order_line and line["quantity"]:
-                order_line.quantity_shipped += line["quantity"]
-                release_shipped(
-                    order,
-                    order_line,
-                    line["quantity"],
-                    _api_ledger(actor, AdjustmentReason.SHIPMENT, f"Order {order.number}"),
-                )
-                order_line.save(update_fields=["quantity_shipped", "quantity_reserved"])
-            if product and warehouse and line["quantity"]:
-                adjust_inventory(
-                    product,
-                    warehouse,
-                    -line["quantity"],
-                    _api_ledger(actor, AdjustmentReason.SHIPMENT, f"Order {order.number}"),
-                )
-        shipped = list(order_lines.values())
-        if shipped and all(li.quantity_shipped >= li.quantity for li in shipped):
-            order.status = SalesOrderStatus.SHIPPED
-        elif any(li.quantity_shipped for li in shipped):
-            order.status = SalesOrderStatus.PARTIALLY_SHIPPED
-        order.save(update_fields=["status", "updated_at"])
-        transaction.on_commit(
-            lambda: shipments_received.send(
-                sender=Shipment, account_id=account.pk, shipment_ids=(shipment.pk,)
-            )
+
+
+def record_shipment(
+    order: SalesOrder,
+    warehouse: Warehouse | None,
+    lines: list[tuple[str, int]],
+    ledger: LedgerContext,
+    **fields,
+) -> Shipment:
+    """The one way a shipment is recorded, from the API or a fulfillment channel, in the
+    caller's transaction: its lines (sku, quantity) count against the order's lines, the
+    units shipped give back their reservation and leave the warehouse, and the order moves
+    to Partially Shipped or Shipped. `fields`: the Shipment's own (channel, external_id,
+    carrier and service codes, tracking number, shipped_at, validation warnings)."""
+    shipment = Shipment.objects.create(
+        account_id=order.account_id, sales_order=order, warehouse=warehouse, **fields
+    )
+    # Lock the lines only: product is nullable (an outer join), which PostgreSQL refuses
+    # to lock.
+    order_lines = {
+        li.sku.upper(): li for li in order.lines.select_for_update(of=("self",)).select_related("product")
+    }
+    for sku, quantity in lines:
+        order_line = order_lines.get(sku.upper())
+        product = order_line.product if order_line else None
+        ShipmentLine.objects.create(
+            shipment=shipment, order_line=order_line, product=product, sku=sku, quantity=quantity
         )
+        if order_line and quantity:
+            order_line.quantity_shipped += quantity
+            release_shipped(order, order_line, quantity, ledger)
+            order_line.save(update_fields=["quantity_shipped", "quantity_reserved"])
+        if product and warehouse and quantity:
+            adjust_inventory(product, warehouse, -quantity, ledger)
+    shipped = list(order_lines.values())
+    if shipped and all(li.quantity_shipped >= li.quantity for li in shipped):
+        order.status = SalesOrderStatus.SHIPPED
+    elif any(li.quantity_shipped for li in shipped):
+        order.status = SalesOrderStatus.PARTIALLY_SHIPPED
+    order.save(update_fields=["status", "updated_at"])
+    transaction.on_commit(
+        lambda: shipments_received.send(
+            sender=Shipment, account_id=order.account_id, shipment_ids=(shipment.pk,)
+        )
+    )
     return shipment
 
 
 def create_receipt(account: Account, data: dict, actor=None) -> Receipt:
     """`data`: purchase_order and optional warehouse (both of this account), carrier and
-    service codes, tracking_number, received_at?, `lines` [{sku, quantity}]. Counts
-    against the purchase order's lines and adds the stock to the warehouse."""
+    service codes, tracking_number, received_at?, `lines` [{sku, quantity}]."""
     data = dict(data)
     lines = data.pop("lines", [])
     outcome = _checked(account, ValidationDocument.RECEIPTS, data)
-    po = data["purchase_order"]
+    po = data.pop("purchase_order")
     if po.account_id != account.pk:
         raise ValidationError({"purchase_order": ["Select a purchase order of this account."]})
-    warehouse = data.get("warehouse") or po.warehouse
+    warehouse = data.pop("warehouse", None) or po.warehouse
     _own_warehouse(account, warehouse)
     if not lines:
         raise ValidationError({"lines": ["At least one line is required."]})
     with transaction.atomic():
-        receipt = Receipt.objects.create(
-            account=account,
-            warehouse=warehouse,
+        return record_receipt(
+            po,
+            warehouse,
+            [(line["sku"], line["quantity"]) for line in lines],
+            _api_ledger(actor, AdjustmentReason.RECEIPT, f"PO {po.number}"),
             received_at=data.pop("received_at", None) or timezone.now(),
             validation_warnings=outcome.warnings_for_record(),
-            **{k: v for k, v in data.items() if k != "warehouse"},
+            **data,
         )
-        po_lines = {li.sku.upper(): li for li in po.lines.select_for_update().select_related("product")}
-        for line in lines:
-            po_line = po_lines.get(line["sku"].upper())
-            ReceiptLine.objects.create(
-                receipt=receipt,
-                purchase_order_line=po_line,
-                product=po_line.product if po_line else None,
-                sku=line["sku"],
-                quantity=line["quantity"],
-            )
-            if po_line and line["quantity"]:
-                po_line.quantity_received += line["quantity"]
-                po_line.save(update_fields=["quantity_received"])
-                adjust_inventory(
-                    po_line.product,
-                    warehouse,
-                    line["quantity"],
-                    _api_ledger(actor, AdjustmentReason.RECEIPT, f"PO {po.number}"),
-                )
-        received = list(po_lines.values())
-        if received and all(li.quantity_received >= li.quantity for li in received):
-            po.status = PurchaseOrderStatus.RECEIVED
-        elif any(li.quantity_received for li in received):
-            po.status = PurchaseOrderStatus.PARTIALLY_RECEIVED
-        po.save(update_fields=["status", "updated_at"])
-        transaction.on_commit(
-            lambda: receipts_received.send(sender=Receipt, account_id=account.pk, receipt_ids=(receipt.pk,))
+
+
+def record_receipt(
+    po: PurchaseOrder, warehouse: Warehouse, lines: list[tuple[str, int]], ledger: LedgerContext, **fields
+) -> Receipt:
+    """The one way a receipt is recorded, from the API or a fulfillment channel, in the
+    caller's transaction: its lines count against the purchase order's, the units arrive
+    in the warehouse, and the purchase order moves to Partially Received or Received."""
+    receipt = Receipt.objects.create(
+        account_id=po.account_id, purchase_order=po, warehouse=warehouse, **fields
+    )
+    po_lines = {
+        li.sku.upper(): li for li in po.lines.select_for_update(of=("self",)).select_related("product")
+    }
+    for sku, quantity in lines:
+        po_line = po_lines.get(sku.upper())
+        ReceiptLine.objects.create(
+            receipt=receipt,
+            purchase_order_line=po_line,
+            product=po_line.product if po_line else None,
+            sku=sku,
+            quantity=quantity,
         )
+        if po_line and quantity:
+            po_line.quantity_received += quantity
+            po_line.save(update_fields=["quantity_received"])
+            adjust_inventory(po_line.product, warehouse, quantity, ledger)
+    received = list(po_lines.values())
+    if received and all(li.quantity_received >= li.quantity for li in received):
+        po.status = PurchaseOrderStatus.RECEIVED
+    elif any(li.quantity_received for li in received):
+        po.status = PurchaseOrderStatus.PARTIALLY_RECEIVED
+    po.save(update_fields=["status", "updated_at"])
+    transaction.on_commit(
+        lambda: receipts_received.send(sender=Receipt, account_id=po.account_id, receipt_ids=(receipt.pk,))
+    )
     return receipt
+
+
+def mark_tracking_exported(shipment_ids: list[int]) -> None:
+    """The sales channel has these shipments' tracking: Export Tracking sends each once."""
+    if shipment_ids:
+        Shipment.objects.filter(pk__in=shipment_ids).update(tracking_exported_at=timezone.now())

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.middleware import current_account_access
+from automations import tasks
 
 from .models import PurchaseOrder, PurchaseOrderStatus, SalesOrder, SalesOrderStatus
 from .workflow import (
@@ -119,9 +120,7 @@ def process_sales_orders(request):
     workflow would."""
     access = _editor(request)
     ids = _posted_ids(request, "order", SalesOrder.objects.filter(account=access.account))
-    from .tasks import process_sales_orders as task
-
-    _queue(request, task, ids, "order")
+    _queue(request, tasks.process_sales_orders, ids, "order")
     if len(ids) == 1 and request.POST.get("next") == "detail":
         return redirect("sales_order_detail", ids[0])
     return redirect("sales_order_list")
@@ -204,9 +203,7 @@ def process_purchase_orders(request):
     the Automatic Purchase Order Workflow would."""
     access = _editor(request)
     ids = _posted_ids(request, "purchase_order", PurchaseOrder.objects.filter(account=access.account))
-    from .tasks import send_purchase_orders as task
-
-    _queue(request, task, ids, "purchase order")
+    _queue(request, tasks.send_purchase_orders, ids, "purchase order")
     if len(ids) == 1 and request.POST.get("next") == "detail":
         return redirect("purchase_order_detail", ids[0])
     return redirect("purchase_order_list")

@@ -1,31 +1,26 @@
-"""The order workflows of SPEC section 5, one implementation for the automatic path
-(a Celery task enqueued when orders arrive) and for a person or REST client processing
-orders by hand.
-
-A sales order is validated, allocated (its units reserved in the ledger at its
-warehouse) and sent to the fulfillment channel mapping that warehouse; any failure
-leaves it On Hold with the reason and nothing reserved. A purchase order is sent to its
-warehouse's fulfillment channel. Sending goes through the channel job itself
-(`channels.sync.run_job` with the documents' references), so the connector path is the
-one of Send Orders / Send Purchase Orders and every send is a JobRun in the job log.
+"""The order workflows' steps on the orders themselves, one implementation for the
+automatic path and for a person or REST client processing orders by hand: validate,
+allocate (units reserved in the ledger at the order's warehouse), hold with a reason,
+mark sent, cancel. Sending itself is a channel job run by the engine
+(automations.workflows), so every send is a JobRun in the job log.
 
 Each step is recorded as a SalesOrderEvent / PurchaseOrderEvent naming who or what did it.
 Cancel applies to documents the portal still holds (not yet sent); a sales order's
 reservation then goes back to available through the ledger.
 """
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Account, User
-from automations.models import JobRun, RunStatus, Trigger
 from catalog.models import AdjustmentReason, AdjustmentSource, InventoryLevel
 from catalog.services import LedgerContext, adjust_inventory, products_by_sku
 from channels.models import WarehouseMapping
-from channels.platforms import ChannelKind, JobType
+from channels.platforms import ChannelKind
 
 from .models import (
     EventAction,
@@ -70,28 +65,9 @@ class Actor:
             return AdjustmentSource.SYSTEM
         return AdjustmentSource.MANUAL if self.user else AdjustmentSource.API
 
-    @property
-    def trigger(self) -> str:
-        """The trigger of the send runs it starts: the job log tells the two apart."""
-        return Trigger.WORKFLOW if self.automatic else Trigger.MANUAL
-
 
 def automatic_workflow(name: str) -> Actor:
     return Actor(name, automatic=True)
-
-
-def job_actor(run: JobRun) -> Actor:
-    """Who a send job's outcome is recorded as in the order history: the workflow that
-    started it, the person, a REST client, or else the job itself and its trigger."""
-    if run.trigger == Trigger.WORKFLOW:
-        return automatic_workflow(
-            PO_WORKFLOW if run.job_type == JobType.SEND_PURCHASE_ORDERS else SO_WORKFLOW
-        )
-    if run.requested_by_id:
-        return Actor(run.requested_by.email, run.requested_by)
-    if run.trigger == Trigger.MANUAL:
-        return Actor("API")
-    return Actor(f"{run.get_job_type_display()} job ({run.get_trigger_display()})")
 
 
 def fulfillment_routes(account: Account) -> dict[int, object]:
@@ -122,23 +98,7 @@ def record_sales_workflow_off(order_ids) -> None:
     )
 
 
-def process_sales_orders(account: Account, order_ids, actor: Actor) -> Counter:
-    """Validate, allocate and send these orders of the account; counts by outcome.
-    Orders not in a processable state (already sent, cancelled, another worker's) are
-    skipped, so a task delivered twice processes each order once."""
-    counts = Counter()
-    routes = fulfillment_routes(account)
-    batches = defaultdict(list)
-    for order_id in sorted(set(order_ids)):
-        channel = _validate_and_allocate(account, order_id, actor, routes, counts)
-        if channel is not None:
-            batches[channel].append(order_id)
-    for channel, ids in batches.items():
-        _send_sales_orders(channel, ids, actor, counts)
-    return counts
-
-
-def _validate_and_allocate(account: Account, order_id: int, actor: Actor, routes: dict, counts: Counter):
+def validate_and_allocate(account: Account, order_id: int, actor: Actor, routes: dict, counts: Counter):
     """The fulfillment channel to send the order to, once allocated; None if it was held
     or is not processable. One transaction: an order is held or allocated, never half."""
     with transaction.atomic():
@@ -269,11 +229,24 @@ def _release(order: SalesOrder, lines: list[SalesOrderLine], actor: Actor) -> No
 
 
 def _hold(order: SalesOrder, reason: str, actor: Actor, counts: Counter) -> None:
-    counts["held"] += 1
-    order.status = SalesOrderStatus.ON_HOLD
-    order.hold_reason = reason[:255]
-    order.save(update_fields=["status", "hold_reason", "updated_at"])
-    record_sales_event(order, EventAction.HELD, actor, reason)
+    if hold_sales_order(order, reason, actor):
+        counts["held"] += 1
+
+
+def hold_sales_order(order: SalesOrder, reason: str, actor: Actor) -> bool:
+    """Put the order On Hold and say why in its history; not if it was cancelled
+    meanwhile (a cancelled order stays cancelled). The one way an order is held, by the
+    workflow or by Send Orders."""
+    with transaction.atomic():
+        held = (
+            SalesOrder.objects.filter(pk=order.pk)
+            .exclude(status=SalesOrderStatus.CANCELLED)
+            .update(status=SalesOrderStatus.ON_HOLD, hold_reason=reason[:255], updated_at=timezone.now())
+        )
+        if held:
+            order.status, order.hold_reason = SalesOrderStatus.ON_HOLD, reason[:255]
+            record_sales_event(order, EventAction.HELD, actor, reason)
+    return bool(held)
 
 
 def record_sales_event(order: SalesOrder, action: str, actor: Actor, detail: str) -> None:
@@ -282,49 +255,80 @@ def record_sales_event(order: SalesOrder, action: str, actor: Actor, detail: str
     )
 
 
-def _send_run(channel, job_type: str, references: list[str], actor: Actor) -> JobRun:
-    from channels.sync import run_job
-
-    run = JobRun.objects.create(
-        account=channel.account,
-        channel=channel,
-        job_type=job_type,
-        trigger=actor.trigger,
-        requested_by=actor.user,
-    )
-    return run_job(run, ids=references)
-
-
-def _send_sales_orders(channel, order_ids: list[int], actor: Actor, counts: Counter) -> None:
-    run = _send_run(channel, JobType.SEND_ORDERS, [f"SO-{pk}" for pk in order_ids], actor)
-    failure = run.messages[0] if run.status in (RunStatus.FAILED, RunStatus.SKIPPED) else ""
-    for order_id in order_ids:
-        with transaction.atomic():
-            # Lock the order only: warehouse is nullable (an outer join), which PostgreSQL
-            # refuses to lock.
-            order = (
-                SalesOrder.objects.select_for_update(of=("self",))
-                .select_related("warehouse")
-                .get(pk=order_id)
-            )
-            if order.status == SalesOrderStatus.SENT:
-                counts["sent"] += 1  # Send Orders wrote it into the history as it sent it
-                continue
-            if order.status == SalesOrderStatus.CANCELLED:
-                # Cancelled by someone while the send was on its way: Send Orders left it
-                # out, and the cancel already gave its stock back.
-                counts["cancelled"] += 1
-                continue
-            lines = list(order.lines.select_for_update(of=("self",)).select_related("product"))
-            if order.status == SalesOrderStatus.ON_HOLD:
-                # Send Orders held it (the channel refused it) and said why: free the stock.
-                counts["held"] += 1
-                _release(order, lines, actor)
-                continue
-            # Still allocated: the run never reached the channel (failed or skipped).
-            reason = f"{channel.name} could not be reached: {failure or 'the send did not run'}"
+def settle_after_send(order_id: int, channel_name: str, failure: str, actor: Actor, counts: Counter) -> None:
+    """After a send run of an allocated order: count it sent, or give back the stock of
+    one the channel refused (Send Orders held it) or never received (held here)."""
+    with transaction.atomic():
+        # Lock the order only: warehouse is nullable (an outer join), which PostgreSQL
+        # refuses to lock.
+        order = (
+            SalesOrder.objects.select_for_update(of=("self",)).select_related("warehouse").get(pk=order_id)
+        )
+        if order.status == SalesOrderStatus.SENT:
+            counts["sent"] += 1  # Send Orders wrote it into the history as it sent it
+            return
+        if order.status == SalesOrderStatus.CANCELLED:
+            # Cancelled by someone while the send was on its way: Send Orders left it
+            # out, and the cancel already gave its stock back.
+            counts["cancelled"] += 1
+            return
+        lines = list(order.lines.select_for_update(of=("self",)).select_related("product"))
+        if order.status == SalesOrderStatus.ON_HOLD:
+            # Send Orders held it (the channel refused it) and said why: free the stock.
+            counts["held"] += 1
             _release(order, lines, actor)
-            _hold(order, reason, actor, counts)
+            return
+        # Still allocated: the run never reached the channel (failed or skipped).
+        reason = f"{channel_name} could not be reached: {failure or 'the send did not run'}"
+        _release(order, lines, actor)
+        _hold(order, reason, actor, counts)
+
+
+def mark_sales_order_sent(
+    order: SalesOrder, statuses, channel, external_id: str, warehouse_id: int, actor: Actor, detail: str
+) -> bool:
+    """Mark an order the fulfillment channel accepted as Sent, with its history entry in
+    the same transaction; only if still in `statuses` (one cancelled while the request
+    was on its way stays Cancelled: False)."""
+    with transaction.atomic():
+        sent = _mark_sent(
+            SalesOrder.objects.filter(pk=order.pk, status__in=statuses),
+            channel,
+            external_id,
+            status=SalesOrderStatus.SENT,
+            hold_reason="",
+            warehouse_id=warehouse_id,
+        )
+        if sent:
+            record_sales_event(order, EventAction.SENT, actor, detail)
+    return sent
+
+
+def mark_purchase_order_sent(po: PurchaseOrder, channel, external_id: str, actor: Actor, detail: str) -> bool:
+    """The same for a purchase order still Open."""
+    with transaction.atomic():
+        sent = _mark_sent(
+            PurchaseOrder.objects.filter(pk=po.pk, status=PurchaseOrderStatus.OPEN),
+            channel,
+            external_id,
+            status=PurchaseOrderStatus.SENT,
+        )
+        if sent:
+            record_purchase_event(po, EventAction.SENT, actor, detail)
+    return sent
+
+
+def _mark_sent(still_as_read, channel, external_id: str, **changes) -> bool:
+    now = timezone.now()
+    return bool(
+        still_as_read.update(
+            fulfillment_channel=channel,
+            fulfillment_external_id=external_id,
+            sent_at=now,
+            updated_at=now,
+            **changes,
+        )
+    )
 
 
 REASON_MAX = 255
@@ -378,44 +382,6 @@ def record_purchase_workflow_off(po_ids) -> None:
         )
         for pk in po_ids
     )
-
-
-def send_purchase_orders(account: Account, po_ids, actor: Actor) -> Counter:
-    """Send these open purchase orders of the account to their warehouses' fulfillment
-    channels; counts by outcome. A purchase order that cannot be sent stays Open (it has
-    no hold state) and its history says why."""
-    counts = Counter()
-    routes = fulfillment_routes(account)
-    batches = defaultdict(list)
-    for po in PurchaseOrder.objects.filter(
-        account=account,
-        pk__in=list(po_ids),
-        status=PurchaseOrderStatus.OPEN,
-        fulfillment_channel__isnull=True,
-    ).select_related("warehouse"):
-        channel = routes.get(po.warehouse_id)
-        if channel is None:
-            record_purchase_event(
-                po,
-                EventAction.NOT_SENT,
-                actor,
-                f"No active fulfillment channel maps warehouse {po.warehouse.code}.",
-            )
-            counts["not_sent"] += 1
-        else:
-            batches[channel].append(po)
-    for channel, pos in batches.items():
-        run = _send_run(channel, JobType.SEND_PURCHASE_ORDERS, [po.reference for po in pos], actor)
-        for po in pos:
-            po.refresh_from_db()
-            if po.status == PurchaseOrderStatus.SENT:
-                counts["sent"] += 1  # Send Purchase Orders wrote it into the history
-                continue
-            mine = [m for m in run.messages if f"Purchase order {po.number} " in m]
-            reason = (mine or run.messages or ["the send did not run"])[0]
-            record_purchase_event(po, EventAction.NOT_SENT, actor, f"{channel.name}: {reason}")
-            counts["not_sent"] += 1
-    return counts
 
 
 def cancel_purchase_order(po: PurchaseOrder, actor: Actor, reason: str = "") -> PurchaseOrder:

@@ -16,6 +16,7 @@ from automations import tasks
 from automations.dispatcher import dispatch_due, lock_ttl
 from automations.models import JobRun, Mode, RunStatus, Trigger
 from automations.tests.conftest import place_order
+from automations.tests.test_jobs import workflows_on
 from automations.tests.test_webhook_jobs import configure, deliver, webhook_row
 from channels.connectors.base import (
     ConnectorAuthError,
@@ -27,7 +28,6 @@ from channels.connectors.base import (
 from channels.connectors.http import JsonHttpClient
 from channels.models import WebhookEvent
 from channels.platforms import JobType
-from channels.tests.test_sync import workflows_on
 from orders.models import SalesOrder, SalesOrderStatus
 
 UNAVAILABLE = "The platform answered 503 to GET /api/orders: Injected failure."

@@ -5,10 +5,11 @@ import re
 
 import pytest
 
+from automations import workflows
+from automations.jobs.retention import run_retention
 from automations.models import JobRun, RunJobType, SystemJobType, Trigger
 from channels.platforms import PLATFORMS, JobType
 from orders import workflow
-from orders.retention import run_retention
 from orders.services import create_sales_order
 from orders.tests.test_workflow import order_data, switch
 
@@ -41,7 +42,7 @@ def test_orders_processed_by_hand_stay_manual_runs(
 ):
     account = linked.world.acme_us
     by_person, by_api = (create_sales_order(account, order_data(f"M-{n}"), source="manual") for n in (1, 2))
-    workflow.process_sales_orders(
+    workflows.process_sales_orders(
         account, [by_person.pk], workflow.Actor("admin", linked.world.account_admin)
     )
     with django_capture_on_commit_callbacks(execute=True):

@@ -116,7 +116,7 @@ def test_lock_of_a_crashed_worker_expires_and_nothing_is_imported_twice(
         dispatch_due(due, publish=lost.extend)
     crashed = JobRun.objects.get()
     # The worker imported the orders, then died before recording the outcome.
-    from channels.sync import run_job
+    from automations.jobs.runner import run_job
 
     run_job(crashed)
     JobRun.objects.filter(pk=crashed.pk).update(status=RunStatus.RUNNING, finished_at=None)

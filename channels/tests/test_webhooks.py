@@ -107,22 +107,6 @@ def test_fulfillment_channel_without_webhooks_has_no_endpoint(client, world):
     assert post(client, threepl, event()).status_code == 404
 
 
-def test_claim_pending_events_hands_each_event_to_one_run(client, channel):
-    from automations.models import JobRun
-    from channels.webhooks import claim_pending_events
-
-    post(client, channel, event("a"))
-    post(client, channel, event("b", ids=("1002",)))
-    run = JobRun.objects.create(
-        account=channel.account, channel=channel, job_type="import_orders", trigger="webhook"
-    )
-    claimed = claim_pending_events(channel, run)
-    assert [e.entity_ids for e in claimed] == [["1001"], ["1002"]]
-    assert claim_pending_events(channel, run) == []
-    assert WebhookEvent.objects.filter(job_run=run, processed_at__isnull=False).count() == 2
-
-
-@pytest.mark.django_db(transaction=True)
 def test_sandbox_sends_signed_webhooks_the_portal_accepts(live_server, sandbox, settings, eager_celery):
     """A channel registers its URL and secret with the sandbox; a new order there arrives here."""
     from conftest import build_world

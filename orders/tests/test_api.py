@@ -68,8 +68,8 @@ def test_purchase_order_needs_known_skus_and_an_own_warehouse(api, world):
 
 @pytest.mark.parametrize("path", ["sales-orders", "purchase-orders", "shipments", "receipts"])
 def test_another_tenants_documents_are_404(api, linked, path):
+    from automations.tests.test_jobs import run, workflows_on
     from channels.platforms import JobType
-    from channels.tests.test_sync import run, workflows_on
 
     workflows_on(linked)  # the send jobs take new documents only with the workflows on
     linked.place_order()

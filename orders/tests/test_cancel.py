@@ -4,9 +4,10 @@ order, are refused with the reason."""
 
 import pytest
 
+from automations import workflows
+from automations.tests.test_jobs import run
 from catalog.models import InventoryAdjustment
 from channels.platforms import JobType
-from channels.tests.test_sync import run
 from orders import workflow
 from orders.models import PurchaseOrder, SalesOrder
 from orders.services import create_sales_order
@@ -28,9 +29,9 @@ def allocated_order(linked, capture, monkeypatch, quantity=3) -> SalesOrder:
 
     order = create_sales_order(linked.world.acme_us, order_data(quantity=quantity), source="manual")
     with monkeypatch.context() as patch:
-        patch.setattr(workflow, "_send_sales_orders", die)
+        patch.setattr(workflows, "_send_run", die)
         with capture(execute=True), pytest.raises(WorkerLost):
-            workflow.process_sales_orders(
+            workflows.process_sales_orders(
                 linked.world.acme_us, [order.pk], workflow.automatic_workflow(workflow.SO_WORKFLOW)
             )
     order.refresh_from_db()
@@ -88,7 +89,7 @@ def test_a_cancelled_order_is_neither_processed_nor_sent_later(
 ):
     order = create_sales_order(linked.world.acme_us, order_data(), source="manual")
     workflow.cancel_sales_order(order, workflow.Actor("API"))
-    counts = workflow.process_sales_orders(
+    counts = workflows.process_sales_orders(
         linked.world.acme_us, [order.pk], workflow.Actor("admin", linked.world.account_admin)
     )
     assert counts == {"skipped": 1}
@@ -101,16 +102,16 @@ def test_an_order_cancelled_while_its_send_is_on_its_way_stays_cancelled(
     linked, eager_celery, monkeypatch, django_capture_on_commit_callbacks
 ):
     order = create_sales_order(linked.world.acme_us, order_data(quantity=3), source="manual")
-    real_send_run = workflow._send_run
+    real_send_run = workflows._send_run
 
     def cancel_first(*args):
         # Someone cancels after the allocation committed, before Send Orders reads the order.
         workflow.cancel_sales_order(order, workflow.Actor("admin", linked.world.account_admin))
         return real_send_run(*args)
 
-    monkeypatch.setattr(workflow, "_send_run", cancel_first)
+    monkeypatch.setattr(workflows, "_send_run", cancel_first)
     with django_capture_on_commit_callbacks(execute=True):
-        counts = workflow.process_sales_orders(
+        counts = workflows.process_sales_orders(
             linked.world.acme_us, [order.pk], workflow.automatic_workflow(workflow.SO_WORKFLOW)
         )
     assert counts == {"cancelled": 1}
@@ -210,7 +211,7 @@ def test_a_sent_purchase_order_is_not_cancelled(
     linked, eager_celery, client_for, api, django_capture_on_commit_callbacks
 ):
     po = open_po(linked)
-    workflow.send_purchase_orders(linked.world.acme_us, [po.pk], workflow.Actor("API"))
+    workflows.send_purchase_orders(linked.world.acme_us, [po.pk], workflow.Actor("API"))
     po.refresh_from_db()
     assert po.status == "sent"
     client = client_for(linked.world.account_admin, linked.world.acme_us)

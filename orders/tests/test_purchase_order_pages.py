@@ -7,8 +7,8 @@ import re
 import pytest
 
 from automations.models import JobRun, Trigger
+from automations.tests.test_jobs import run
 from channels.platforms import JobType
-from channels.tests.test_sync import run
 from orders.models import PurchaseOrder
 from orders.tests.test_workflow import tpl_pos
 

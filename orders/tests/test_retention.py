@@ -4,11 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from automations.models import JobRun
+from automations.jobs.retention import run_retention
 from channels.models import Channel
 from orders.models import PII_FIELDS, SalesOrder
-from orders.retention import REDACTED, run_retention
-from orders.tasks import redact_expired_pii
+from orders.retention import REDACTED
 
 pytestmark = pytest.mark.django_db
 
@@ -129,9 +128,9 @@ def test_redaction_is_idempotent_and_logged_with_counts(world, eager_celery):
     account.pii_retention_days = 30
     account.save()
     old = [order(account, f"O{n}", NOW - timedelta(days=60 + n)) for n in range(3)]
-    first = JobRun.objects.get(pk=redact_expired_pii.delay(account.pk).get())
+    first = run_retention(account)
     stamped = [SalesOrder.objects.get(pk=o.pk).pii_redacted_at for o in old]
-    second = JobRun.objects.get(pk=redact_expired_pii.delay(account.pk).get())
+    second = run_retention(account)
     assert (first.status, first.trigger, first.job_type, first.counts) == (
         "success",
         "schedule",

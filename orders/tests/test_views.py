@@ -2,8 +2,8 @@
 
 import pytest
 
+from automations.tests.test_jobs import run, workflows_on
 from channels.platforms import JobType
-from channels.tests.test_sync import run, workflows_on
 from orders.models import SalesOrder
 
 pytestmark = pytest.mark.django_db

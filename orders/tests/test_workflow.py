@@ -9,9 +9,9 @@ import pytest
 
 from accounts.models import Account
 from automations.models import JobRun
+from automations.tests.test_jobs import run
 from catalog.models import InventoryLevel, Product
 from channels.platforms import JobType
-from channels.tests.test_sync import run
 from orders.models import PurchaseOrder, SalesOrder
 from orders.services import create_sales_order
 

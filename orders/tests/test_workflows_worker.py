@@ -13,11 +13,10 @@ from django.utils import timezone
 from accounts.services import update_account_settings
 from automations.dispatcher import dispatch_due
 from automations.models import FINISHED_STATUSES, JobRun, RunStatus, ScheduleEntry, SystemJobType, Trigger
-from automations.services import save_recurring_jobs
+from automations.services import request_sync, save_recurring_jobs
 from automations.tasks import execute_run
 from catalog.models import InventoryLevel
 from channels.platforms import JobType
-from channels.services import request_sync
 from orders.models import PII_FIELDS, PurchaseOrder, Receipt, SalesOrder, SalesOrderEvent
 from orders.retention import REDACTED
 from orders.services import create_sales_order

@@ -3,10 +3,11 @@
 import pytest
 
 from accounts.models import Account
+from automations.jobs.runner import run_job
 from automations.models import JobRun, RunStatus, Trigger
+from automations.workflows import process_sales_orders, send_purchase_orders
 from catalog.models import AdjustmentReason, InventoryAdjustment, InventoryLevel, Product
 from channels.platforms import JobType
-from channels.sync import run_job
 from orders.models import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -16,6 +17,7 @@ from orders.models import (
     SalesOrderStatus,
     Shipment,
 )
+from orders.workflow import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -110,8 +112,6 @@ def test_send_orders_with_the_workflow_on_sends_pending_orders_of_mapped_warehou
 
 
 def test_send_orders_with_the_workflow_off_leaves_pending_orders_for_a_person(linked):
-    from orders.workflow import Actor, process_sales_orders
-
     linked.place_order(quantity=2)
     run(linked.marketplace, JobType.IMPORT_ORDERS)
     result = run(linked.threepl, JobType.SEND_ORDERS)
@@ -145,8 +145,6 @@ def test_send_orders_with_the_workflow_off_sends_orders_a_person_allocated(linke
 
 
 def test_send_purchase_orders_with_the_workflow_off_sends_only_what_a_person_sends(linked):
-    from orders.workflow import Actor, send_purchase_orders
-
     po = PurchaseOrder.objects.create(
         account=linked.world.acme_us, number="PO-9", warehouse=linked.world.warehouses["ACME-US-2"]
     )

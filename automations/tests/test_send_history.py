@@ -4,10 +4,11 @@ request was on its way stays cancelled."""
 
 import pytest
 
+from automations.jobs.runner import run_job
 from automations.models import JobRun, Trigger
+from automations.workflows import process_sales_orders
 from channels.connectors.sandbox_3pl import Sandbox3PLConnector
 from channels.platforms import JobType
-from channels.sync import run_job
 from orders.models import (
     EventAction,
     PurchaseOrder,
@@ -16,9 +17,9 @@ from orders.models import (
     SalesOrder,
     SalesOrderStatus,
 )
-from orders.workflow import Actor, cancel_sales_order, process_sales_orders
+from orders.workflow import Actor, cancel_sales_order
 
-from .test_sync import run, workflows_on
+from .test_jobs import run, workflows_on
 
 pytestmark = pytest.mark.django_db
 

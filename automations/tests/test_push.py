@@ -7,8 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from automations import tasks
+from automations.jobs import push as push_job
 from automations.models import JobRun, RunStatus, Trigger
-from catalog import push, tasks
+from catalog import push
 from catalog.models import AdjustmentReason, AdjustmentSource, ChannelPush, PendingPush, Product
 from catalog.services import LedgerContext, adjust_inventory
 from channels import services as channel_services
@@ -37,7 +39,7 @@ def enqueued(monkeypatch):
 def run_enqueued(enqueued) -> list:
     due = list(enqueued)
     enqueued.clear()
-    return [push.push_channel(*args) for args, _ in due]
+    return [push_job.push_channel(*args) for args, _ in due]
 
 
 def adjust(linked, sku, warehouse, quantity, reserved=0):
@@ -148,7 +150,7 @@ def test_change_during_a_push_stays_pending_for_the_next(
     wh1 = linked.world.warehouses["ACME-US-1"]
     with django_capture_on_commit_callbacks(execute=True):
         adjust(linked, "SKU-1", wh1, 1)
-    real_available_stock = push.available_stock
+    real_available_stock = push_job.available_stock
 
     def concurrent_change(channel, product_ids):
         # Computed first, then another change commits before the call returns.
@@ -157,9 +159,9 @@ def test_change_during_a_push_stays_pending_for_the_next(
             adjust(linked, "SKU-1", wh1, 6)
         return levels
 
-    monkeypatch.setattr(push, "available_stock", concurrent_change)
+    monkeypatch.setattr(push_job, "available_stock", concurrent_change)
     run_enqueued(enqueued)
-    monkeypatch.setattr(push, "available_stock", real_available_stock)
+    monkeypatch.setattr(push_job, "available_stock", real_available_stock)
 
     assert linked.stock("mkt", "US-EAST", "SKU-1") == 11
     assert PendingPush.objects.filter(product=linked.products["SKU-1"]).exists()
@@ -176,20 +178,20 @@ def test_failed_push_is_retried_with_backoff_then_succeeds(
         adjust(linked, "SKU-1", wh1, 3)
     linked.sandbox.faults["status"] = 503
     countdowns = []
-    real_backoff = tasks.backoff
+    real_backoff = tasks.push_backoff
 
     def backoff_then_recover(retries):
         countdowns.append(real_backoff(retries))
         linked.sandbox.faults["status"] = None
         return countdowns[-1]
 
-    monkeypatch.setattr(tasks, "backoff", backoff_then_recover)
+    monkeypatch.setattr(tasks, "push_backoff", backoff_then_recover)
     ((args, _),) = enqueued
     # apply() runs the task as a worker would, its retry included (at once, not after
     # the countdown).
     result = tasks.push_inventory.apply(args=args)
 
-    assert countdowns == [tasks.BACKOFF_SECONDS]
+    assert countdowns == [tasks.PUSH_BACKOFF_SECONDS]
     failed, succeeded = JobRun.objects.filter(channel=linked.marketplace).order_by("pk")
     assert failed.status == RunStatus.FAILED
     assert failed.messages[0]
@@ -209,8 +211,8 @@ def test_failed_push_keeps_products_pending_and_the_schedule_held(
     with django_capture_on_commit_callbacks(execute=True):
         adjust(linked, "SKU-1", wh1, 3)
     linked.sandbox.faults["status"] = 500
-    with pytest.raises(push.PushFailed):
-        push.push_channel(linked.marketplace.pk)
+    with pytest.raises(push_job.PushFailed):
+        push_job.push_channel(linked.marketplace.pk)
     push.hold_schedule(linked.marketplace.pk)
 
     assert PendingPush.objects.filter(channel=linked.marketplace).count() == 1
@@ -218,8 +220,8 @@ def test_failed_push_keeps_products_pending_and_the_schedule_held(
     with django_capture_on_commit_callbacks(execute=True):
         adjust(linked, "SKU-2", wh1, 1)
     assert len(enqueued) == 1
-    assert tasks.backoff(0) < tasks.backoff(3) == 40
-    assert tasks.backoff(20) == tasks.BACKOFF_MAX_SECONDS
+    assert tasks.push_backoff(0) < tasks.push_backoff(3) == 40
+    assert tasks.push_backoff(20) == tasks.PUSH_BACKOFF_MAX_SECONDS
 
 
 def test_setting_off_pushes_nothing(linked, enqueued, django_capture_on_commit_callbacks):

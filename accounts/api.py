@@ -17,7 +17,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.preflight import master_source_preflight, needs_preflight
 from oms.api_errors import ErrorSerializer
 
 from . import services
@@ -112,18 +111,18 @@ class AccountView(AccountApiView):
         data = serializer.validated_data
         settings = AccountSerializer.settings_changes(data)
         dry_run = request.query_params.get("dry_run") in ("1", "true")
-        new_source = settings.get("master_product_source", self.account.master_product_source)
-        # Like the page: a new Master Product Source on an account with products is
-        # applied only when confirmed, after the caller could see the preflight.
-        must_confirm = needs_preflight(self.account, new_source) and request.query_params.get(
-            "confirm"
-        ) not in ("1", "true")
-        if "version" in data and (dry_run or must_confirm):
-            return self._preflight(request, settings, data["version"], dry_run)
+        if "version" in data and dry_run:
+            return self._dry_run(request, settings, data["version"])
         try:
             with transaction.atomic():
                 if "version" in data:
-                    services.update_account_settings(request.user, self.account, settings, data["version"])
+                    services.update_account_settings(
+                        request.user,
+                        self.account,
+                        settings,
+                        data["version"],
+                        confirm=request.query_params.get("confirm") in ("1", "true"),
+                    )
                 if "validation_rules" in data:
                     services.update_validation_rules(
                         request.user,
@@ -133,39 +132,40 @@ class AccountView(AccountApiView):
                     )
         except services.StaleVersionError as error:
             raise VersionConflict(error) from None
+        except services.ConfirmationRequired as question:
+            # Read once the transaction has rolled back: the preflight may fetch the
+            # master channel's catalogue, which must not hold the account's row lock.
+            return Response(
+                {
+                    "code": "confirmation_required",
+                    "message": (
+                        "Changing the Master Product Source of an account with products can duplicate "
+                        "products: read the preflight, then send the same PATCH with ?confirm=1."
+                    ),
+                    "preflight": _as_dict(question.preflight),
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         self.account.refresh_from_db()
         return Response(self.get_serializer(self.account).data)
 
-    def _preflight(self, request, settings: dict, version: int, dry_run: bool) -> Response:
+    def _dry_run(self, request, settings: dict, version: int) -> Response:
         """Validate without saving and say what a Master Product Source change would do."""
         try:
-            candidate = services.update_account_settings(
-                request.user, self.account, settings, version, dry_run=True
-            )
+            preview = services.preview_account_settings(request.user, self.account, settings, version)
         except services.StaleVersionError as error:
             raise VersionConflict(error) from None
-        preflight = None
-        if candidate.master_product_source != self.account.master_product_source:
-            preflight = asdict(
-                master_source_preflight(
-                    self.account, candidate.master_product_source, candidate.master_product_channel
-                )
-            )
-        if dry_run:
-            return Response(
-                {"dry_run": True, "account": self.get_serializer(candidate).data, "preflight": preflight}
-            )
         return Response(
             {
-                "code": "confirmation_required",
-                "message": (
-                    "Changing the Master Product Source of an account with products can duplicate "
-                    "products: read the preflight, then send the same PATCH with ?confirm=1."
-                ),
-                "preflight": preflight,
-            },
-            status=status.HTTP_409_CONFLICT,
+                "dry_run": True,
+                "account": self.get_serializer(preview.account).data,
+                "preflight": _as_dict(preview.preflight),
+            }
         )
+
+
+def _as_dict(preflight) -> dict | None:
+    return asdict(preflight) if preflight is not None else None
 
 
 class ApiPagination(PageNumberPagination):

@@ -11,8 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from catalog.preflight import master_source_preflight, needs_preflight
-
 from . import services
 from .api_keys import masked
 from .forms import (
@@ -249,41 +247,23 @@ def _main_tab(request, access, here):
         if form.is_valid():
             data = dict(form.cleaned_data)
             version = data.pop("version")
-            preflight = None
             try:
-                if not request.POST.get("confirm_master_source") and needs_preflight(
-                    account, data["master_product_source"]
-                ):
-                    # Validate the whole change first; ask only about a change that would save.
-                    candidate = services.update_account_settings(
-                        request.user, account, data, version, dry_run=True
-                    )
-                    preflight = master_source_preflight(
-                        account, candidate.master_product_source, candidate.master_product_channel
-                    )
-                else:
-                    services.update_account_settings(request.user, account, data, version)
+                services.update_account_settings(
+                    request.user,
+                    account,
+                    data,
+                    version,
+                    confirm=bool(request.POST.get("confirm_master_source")),
+                )
             except ValidationError as error:
                 _add_errors(form, error)
             except services.StaleVersionError as error:
                 form.add_error(None, str(error))
+            except services.ConfirmationRequired as question:
+                return _master_source_preflight_page(request, form, data, question)
             else:
-                if preflight is None:
-                    messages.success(request, "Account saved.")
-                    return redirect(here)
-                return {
-                    "template": "accounts/account_master_source_preflight.html",
-                    "preflight": preflight,
-                    "new_source": dict(form.fields["master_product_source"].choices)[
-                        data["master_product_source"]
-                    ],
-                    "posted": [
-                        (name, value)
-                        for name, values in request.POST.lists()
-                        if name != "csrfmiddlewaretoken"
-                        for value in values
-                    ],
-                }
+                messages.success(request, "Account saved.")
+                return redirect(here)
     else:
         form = AccountMainForm(initial=initial, **form_kwargs)
     return {
@@ -291,6 +271,22 @@ def _main_tab(request, access, here):
         "shown_key": shown_key,
         "key_prefix": masked(account.api_key_prefix),
         "channel_kinds": form.channel_kinds(),
+    }
+
+
+def _master_source_preflight_page(request, form, data, question) -> dict:
+    """The question before a new Master Product Source is saved; confirming posts the
+    same form again with confirm_master_source."""
+    return {
+        "template": "accounts/account_master_source_preflight.html",
+        "preflight": question.preflight,
+        "new_source": dict(form.fields["master_product_source"].choices)[data["master_product_source"]],
+        "posted": [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name != "csrfmiddlewaretoken"
+            for value in values
+        ],
     }
 
 

@@ -54,7 +54,28 @@ def confirm_marketplace(linked):
             "master_product_channel": linked.marketplace,
         },
         account.version,
+        confirm=True,
     )
+
+
+def test_an_unconfirmed_source_change_is_refused_and_nothing_changes(product_jobs):
+    account = Account.objects.get(pk=product_jobs.world.acme_us.pk)
+    before = schedule(account)
+    with pytest.raises(services.ConfirmationRequired) as refused:
+        services.update_account_settings(
+            product_jobs.world.org_admin,
+            account,
+            {
+                "master_product_source": MasterProductSource.SALES_CHANNEL,
+                "master_product_channel": product_jobs.marketplace,
+            },
+            account.version,
+        )
+    assert refused.value.preflight.becoming_offered == ["Import Products on Marketplace"]
+    stored = Account.objects.get(pk=account.pk)
+    assert (stored.master_product_source, stored.version) == (MasterProductSource.TECHOMS, account.version)
+    assert schedule(account) == before
+    assert not AuditEntry.objects.filter(field="Master Product Source").exists()
 
 
 def test_confirmed_source_change_realigns_product_jobs_before_commit(

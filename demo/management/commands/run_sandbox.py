@@ -33,8 +33,10 @@ class Command(BaseCommand):
 
         # The launcher stops its children with SIGTERM: leave as cleanly as on Ctrl-C.
         signal.signal(signal.SIGTERM, stop)
-        self.stdout.write(f"Sandbox on {server.url}/ (store {store}). Ctrl-C stops it.")
         try:
+            # Inside the try: a SIGTERM right after this line (the launcher stopping
+            # because another process failed to start) must also end cleanly.
+            self.stdout.write(f"Sandbox on {server.url}/ (store {store}). Ctrl-C stops it.")
             server.serve_forever()
         except KeyboardInterrupt:
             pass

@@ -85,16 +85,7 @@ class RecurringJobsView(_Scoped):
                         "delay_minutes": row.setting.delay_minutes,
                         "warning": row.warning,
                         "channels": [c.pk for c in row.targets],
-                        "next_runs": _runs(
-                            selectors.preview(
-                                account,
-                                f"stable:{account.pk}:{row.job_type}",
-                                row.setting.period_minutes
-                                if row.setting.enabled and row.setting.pk
-                                else None,
-                                postpone_minutes=row.setting.delay_minutes,
-                            )
-                        ),
+                        "next_runs": _runs(selectors.stable_preview(account, row.setting)),
                     }
                     for row in selectors.stable_job_rows(account)
                 ],
@@ -143,16 +134,9 @@ class ChannelJobsView(_Scoped):
                     and bool(s.emergency_period_minutes),
                     "warning": product_job_warning(channel, job_type),
                     "next_runs": _runs(
-                        selectors.preview(
-                            channel.account,
-                            f"beta:{channel.pk}:{job_type}"
-                            if recurring
-                            else f"emergency:{channel.pk}:{job_type}",
-                            (s.period_minutes if recurring else s.emergency_period_minutes)
-                            if s.enabled
-                            else None,
-                            shift_minutes=s.delay_minutes if recurring else None,
-                        )
+                        selectors.recurring_preview(channel, s)
+                        if recurring
+                        else selectors.emergency_preview(channel, s)
                     ),
                 }
             )

@@ -160,6 +160,12 @@ class ScheduleKind(models.TextChoices):
     SYSTEM = "system", "System job"
 
 
+def row_key(kind: str, owner_id: int, job_type: str) -> str:
+    """A schedule row's key, the one spelling of it: the reconciler stores rows by it, the
+    dispatcher and the schedule maths shift windows by it, previews compute with it."""
+    return f"{kind}:{owner_id}:{job_type}"
+
+
 class ScheduleEntry(models.Model):
     """One configured job and when it next fires; derived from configuration by the
     reconciler, advanced by the dispatcher. Beat holds only the dispatcher itself."""

@@ -23,7 +23,15 @@ from channels.selectors import product_job_allowed
 
 from . import schedule
 from .bulk import update_by_pk
-from .models import ChannelAutomation, ChannelJobSetting, Mode, ScheduleEntry, ScheduleKind, StableJobSetting
+from .models import (
+    ChannelAutomation,
+    ChannelJobSetting,
+    Mode,
+    ScheduleEntry,
+    ScheduleKind,
+    StableJobSetting,
+    row_key,
+)
 from .selectors import STABLE_PLATFORMS, stable_targets, topics_for
 from .system_jobs import SYSTEM_JOBS
 
@@ -44,10 +52,6 @@ CHANNEL_SETTING_FIELDS = (
 ACCOUNTS_PER_PASS = 50
 # Rows per INSERT/UPDATE/DELETE statement (also under SQLite's bound-parameter limit).
 WRITE_BATCH = 1000
-
-
-def row_key(kind: str, owner_id: int, job_type: str) -> str:
-    return f"{kind}:{owner_id}:{job_type}"
 
 
 class Desired(NamedTuple):

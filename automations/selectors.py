@@ -13,7 +13,7 @@ from channels.platforms import PLATFORMS, PRODUCT_JOBS, JobType, Stability
 from channels.selectors import product_job_allowed
 
 from . import schedule
-from .models import ChannelAutomation, ChannelJobSetting, Mode, StableJobSetting
+from .models import ChannelAutomation, ChannelJobSetting, Mode, ScheduleKind, StableJobSetting, row_key
 
 STABLE_PLATFORMS = tuple(k for k, p in PLATFORMS.items() if p.stability == Stability.STABLE)
 PREVIEW_COUNT = 5
@@ -122,6 +122,35 @@ def webhook_job_types(channel: Channel) -> set[str]:
 
 def topics_for(platform: str, job_type: str) -> list[str]:
     return [t for t, jts in connector_class(platform).topic_job_types.items() if job_type in jts]
+
+
+def stable_preview(account: Account, setting: StableJobSetting) -> list[dict]:
+    """The next runs of an account-wide job as saved (none until it is enabled and saved)."""
+    return preview(
+        account,
+        row_key(ScheduleKind.STABLE, account.pk, setting.job_type),
+        setting.period_minutes if setting.enabled and setting.pk else None,
+        postpone_minutes=setting.delay_minutes,
+    )
+
+
+def recurring_preview(channel: Channel, setting: ChannelJobSetting) -> list[dict]:
+    """The next runs of a beta channel job in the recurring modes."""
+    return preview(
+        channel.account,
+        row_key(ScheduleKind.BETA, channel.pk, setting.job_type),
+        setting.period_minutes if setting.enabled else None,
+        shift_minutes=setting.delay_minutes,
+    )
+
+
+def emergency_preview(channel: Channel, setting: ChannelJobSetting, active: bool = True) -> list[dict]:
+    """The next emergency checks of a beta channel job in Webhook mode."""
+    return preview(
+        channel.account,
+        row_key(ScheduleKind.EMERGENCY, channel.pk, setting.job_type),
+        setting.emergency_period_minutes if setting.enabled and active else None,
+    )
 
 
 def preview(

@@ -29,8 +29,9 @@ from .models import (
     ScheduleKind,
     StableJobSetting,
     Trigger,
+    row_key,
 )
-from .reconciler import reconcile_on_commit, row_key
+from .reconciler import reconcile_on_commit
 from .selectors import allowed_modes, stable_job_rows, topics_for
 
 PERIODS = {m: label for m, label in schedule.PERIOD_CHOICES}

@@ -40,12 +40,7 @@ def _stable_rows(account, posted=None):
                 "warning": row.warning,
                 "targets": row.targets,
                 "values": values,
-                "preview": selectors.preview(
-                    account,
-                    f"stable:{account.pk}:{row.job_type}",
-                    s.period_minutes if s.enabled and s.pk else None,
-                    postpone_minutes=s.delay_minutes,
-                ),
+                "preview": selectors.stable_preview(account, s),
             }
         )
     return rows
@@ -98,7 +93,6 @@ def channel_section(request, channel, access) -> dict:
     """Context of a channel's Automations section on the channel page."""
     form = request.session.pop(FORM_KEY.format(channel.pk), None) or {}
     posted = form.get("jobs") or {}
-    account = channel.account
     mode = form.get("mode") or selectors.channel_mode(channel)
     webhook_jobs = selectors.webhook_job_types(channel)
     jobs = []
@@ -120,17 +114,8 @@ def channel_section(request, channel, access) -> dict:
                 "warning": product_job_warning(channel, job_type),
                 "webhook_topic": job_type in webhook_jobs,
                 "emergency_off": emergency_off,
-                "recurring_preview": selectors.preview(
-                    account,
-                    f"beta:{channel.pk}:{job_type}",
-                    s.period_minutes if s.enabled else None,
-                    shift_minutes=s.delay_minutes,
-                ),
-                "emergency_preview": selectors.preview(
-                    account,
-                    f"emergency:{channel.pk}:{job_type}",
-                    s.emergency_period_minutes if s.enabled and not emergency_off else None,
-                ),
+                "recurring_preview": selectors.recurring_preview(channel, s),
+                "emergency_preview": selectors.emergency_preview(channel, s, active=not emergency_off),
             }
         )
     automation = channel.automation if hasattr(channel, "automation") else None

@@ -1,8 +1,8 @@
 """The connector interface every platform implements.
 
 A connector speaks one platform's wire format and nothing else: it turns the platform's
-records into the neutral records below and back, so that the job handlers (automations.jobs, which read
-and writes the portal's data) never sees a platform's JSON. It is built with its
+records into the neutral records below and back, so that the job handlers
+(automations.jobs, which read and write the portal's data) never see a platform's JSON. It is built with its
 credentials and an HTTP client injected, declares its capabilities through its Platform,
 and has one method per job type. Methods a platform does not support raise
 NotSupported. Every failure of the peer raises a ConnectorError whose message is shown

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import api_keys, services
+from accounts.api_auth import ApiRateThrottle
 from accounts.models import Account, AuditEntry, Warehouse
 from accounts.signals import account_settings_changed
 
@@ -650,6 +651,21 @@ def test_each_key_has_its_own_budget(world, api_for, settings):
     busy.get(ACCOUNT)
     assert busy.get(ACCOUNT).status_code == 429
     assert other.get(ACCOUNT).status_code == 200
+
+
+def test_a_spent_budget_refills_when_its_retry_after_has_passed(world, api_for, settings, monkeypatch):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "2/hour"}}
+    now = 1_700_000_000.0
+    monkeypatch.setattr(ApiRateThrottle, "timer", staticmethod(lambda: now))
+    client = api_for(world.acme_us)
+    client.get(ACCOUNT)
+    client.get(ACCOUNT)
+    retry_after = int(client.get(ACCOUNT)["Retry-After"])
+    assert 1 <= retry_after <= 3600
+    now += retry_after - 1
+    assert client.get(ACCOUNT).status_code == 429
+    now += 1
+    assert [client.get(ACCOUNT).status_code for _ in range(3)] == [200, 200, 429]
 
 
 # Schema, docs and the key command -----------------------------------------------------

@@ -75,8 +75,9 @@ class AccountMainForm(forms.Form):
             Q(pk__in=organizations.values("pk")) | Q(pk=account.organization_id)
         )
         self.fields["default_warehouse"].queryset = account.warehouses.filter(is_active=True)
-        # Only channels that can be the master are offered (SPEC 2); the current one stays
-        # listed so the page shows what is stored even if it no longer qualifies.
+        # Only active channels whose platform imports products can be the Master Product
+        # Channel; the current one stays listed so the page shows what is stored even if it
+        # no longer qualifies.
         self.fields["master_product_channel"].queryset = account.channels.filter(
             Q(
                 is_active=True,

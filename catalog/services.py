@@ -30,10 +30,6 @@ class LedgerContext:
     note: str = ""
 
 
-def find_product(account: Account, sku: str) -> Product | None:
-    return Product.objects.filter(account=account, sku__iexact=sku.strip()).first()
-
-
 def products_by_sku(account: Account, skus) -> dict[str, Product]:
     """Products of these SKUs keyed by upper-case SKU (SKUs are case-insensitive)."""
     wanted = {s.strip().upper() for s in skus if s}

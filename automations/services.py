@@ -58,6 +58,16 @@ def _yes_no(value: bool) -> str:
     return "Yes" if value else "No"
 
 
+# How each field of a beta job reads in the audit log.
+CHANNEL_JOB_LABELS = {
+    "enabled": ("Enabled", _yes_no),
+    "period_minutes": ("Main Job Period", lambda v: PERIODS.get(v, "None")),
+    "delay_minutes": ("Delay", lambda v: BETA_DELAYS[v]),
+    "webhook_delay_minutes": ("Webhook Delay", lambda v: WEBHOOK_DELAYS[v]),
+    "emergency_period_minutes": ("Emergency Job Period", lambda v: EMERGENCY_PERIODS[v]),
+}
+
+
 def recurring_jobs_version(account: Account) -> int:
     """The tab's version: every save bumps the rows it changes, so the sum only grows."""
     return StableJobSetting.objects.filter(account=account).aggregate(v=Sum("version"))["v"] or 0
@@ -131,15 +141,8 @@ def save_recurring_jobs(
     return saved
 
 
-def save_channel_automation(
-    actor, channel: Channel, mode: str, jobs: dict[str, dict[str, Any]], expected_version: int | None
-) -> ChannelAutomation:
-    """Set a beta channel's Mode and per-job settings; all or nothing.
-
-    `jobs` maps job types to {"enabled", "period_minutes", "delay_minutes",
-    "webhook_delay_minutes", "emergency_period_minutes"}.
-    """
-    _require_edit(actor, channel.account)
+def _cleaned_channel_jobs(channel: Channel, mode: str, jobs: dict[str, dict[str, Any]]) -> dict[str, dict]:
+    """The per-job settings as they will be saved, or ValidationError with every problem."""
     errors: dict[str, list] = {}
     if channel.platform_info.stability != Stability.BETA:
         raise ValidationError(
@@ -187,14 +190,19 @@ def save_channel_automation(
         }
     if errors:
         raise ValidationError(errors)
+    return cleaned
 
-    labels = {
-        "enabled": ("Enabled", _yes_no),
-        "period_minutes": ("Main Job Period", lambda v: PERIODS.get(v, "None")),
-        "delay_minutes": ("Delay", lambda v: BETA_DELAYS[v]),
-        "webhook_delay_minutes": ("Webhook Delay", lambda v: WEBHOOK_DELAYS[v]),
-        "emergency_period_minutes": ("Emergency Job Period", lambda v: EMERGENCY_PERIODS[v]),
-    }
+
+def save_channel_automation(
+    actor, channel: Channel, mode: str, jobs: dict[str, dict[str, Any]], expected_version: int | None
+) -> ChannelAutomation:
+    """Set a beta channel's Mode and per-job settings; all or nothing.
+
+    `jobs` maps job types to {"enabled", "period_minutes", "delay_minutes",
+    "webhook_delay_minutes", "emergency_period_minutes"}.
+    """
+    _require_edit(actor, channel.account)
+    cleaned = _cleaned_channel_jobs(channel, mode, jobs)
     with transaction.atomic():
         automation, _ = ChannelAutomation.objects.select_for_update().get_or_create(channel=channel)
         if expected_version is not None and int(expected_version) != automation.version:
@@ -211,7 +219,7 @@ def save_channel_automation(
             if not changed:
                 continue
             for f in changed:
-                label, show = labels[f]
+                label, show = CHANNEL_JOB_LABELS[f]
                 audit.append(
                     Change(
                         f"{prefix}: {JobType(job_type).label}: {label}",

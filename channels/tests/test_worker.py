@@ -20,7 +20,8 @@ def test_manual_sync_button_runs_the_job_on_a_real_worker(client_for, linked):
 
     linked.place_order()
     client = client_for(linked.world.account_admin, linked.world.acme_us)
-    # Threads, not solo: solo closes the test's database connection (see TOOLCHAIN.md).
+    # Threads, not solo: the solo pool closes the test's own database connection (Celery's
+    # Django fixup on worker_process_init).
     with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False, queues=["jobs"]):
         client.post(
             reverse("channel_detail", args=[linked.marketplace.pk]),

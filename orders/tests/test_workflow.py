@@ -310,7 +310,8 @@ def test_workflow_on_sends_an_api_order_through_a_real_worker(linked, api):
     from oms.celery import app
 
     switch(linked.world.acme_us, auto_sales_order_workflow=True)
-    # Threads, not solo: solo closes the test's database connection (see TOOLCHAIN.md).
+    # Threads, not solo: the solo pool closes the test's own database connection (Celery's
+    # Django fixup on worker_process_init).
     with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False, queues=["jobs"]):
         response = api(linked.world.acme_us).post(
             "/api/v1/sales-orders/", order_data(), content_type="application/json"

@@ -3,9 +3,9 @@
 import pytest
 from django.core.management import call_command
 
+from automations.jobs.runner import run_job
 from automations.models import JobRun
 from channels.models import Channel
-from channels.sync import run_job
 from demo.data import seed_sandbox
 
 pytestmark = pytest.mark.django_db

@@ -21,6 +21,7 @@ from .models import (
     Warehouse,
     WeightUnit,
 )
+from .services import ACCOUNT_SETTINGS_FIELDS
 
 YES_NO = [("True", "Yes"), ("False", "No")]
 
@@ -97,8 +98,6 @@ class AccountMainForm(forms.Form):
 
     @staticmethod
     def initial_for(account: Account) -> dict:
-        from .services import ACCOUNT_SETTINGS_FIELDS
-
         initial = {name: getattr(account, name) for name in ACCOUNT_SETTINGS_FIELDS}
         for name in (
             "auto_sales_order_workflow",

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import services, tabs
 from .api_keys import masked
 from .forms import (
     AccountMainForm,
@@ -31,14 +31,6 @@ from .selectors import (
     validation_rules,
 )
 
-TABS = [
-    ("main", "Main"),
-    ("api-validation-rules", "API Validation Rules"),
-    ("recurring-jobs", "Recurring Jobs"),
-    ("warehouses", "Warehouses"),
-    ("users", "Users"),
-    ("audit-log", "Audit Log"),
-]
 SHOWN_KEY = "api_key_to_show:{}"
 
 
@@ -192,20 +184,19 @@ def organization_account(request, org_id, account_id, tab="main"):
 
 
 def _account_page(request, access, tab, base):
-    if tab not in dict(TABS):
+    shown = tabs.get(tab)
+    if shown is None:
         raise Http404("No such tab.")
-    if not _tab_visible(access, tab):
+    if not shown.visible(access):
         raise PermissionDenied("This tab is for Organization Administrators and Supervisors.")
-    tabs = [(slug, label) for slug, label in TABS if _tab_visible(access, slug)]
     url_name, url_kwargs = base
     here = reverse(url_name, kwargs={**url_kwargs, "tab": tab})
     if request.method == "POST" and not access.can_edit_settings:
         raise PermissionDenied("Account Users have read-only access.")
-    handler = TAB_HANDLERS[tab]
-    response_or_context = handler(request, access, here)
+    response_or_context = shown.view()(request, access, here)
     if not isinstance(response_or_context, dict):
         return response_or_context
-    template = response_or_context.pop("template", f"accounts/account_{tab.replace('-', '_')}.html")
+    template = response_or_context.pop("template", shown.template_name())
     return render(
         request,
         template,
@@ -213,21 +204,15 @@ def _account_page(request, access, tab, base):
             "account": access.account,
             "access": access,
             "tabs": [
-                (slug, label, reverse(url_name, kwargs={**url_kwargs, "tab": slug})) for slug, label in tabs
+                (other.slug, other.label, reverse(url_name, kwargs={**url_kwargs, "tab": other.slug}))
+                for other in tabs.all_tabs()
+                if other.visible(access)
             ],
             "tab": tab,
             "via_organization": url_name.startswith("organization"),
             **response_or_context,
         },
     )
-
-
-def _tab_visible(access, slug) -> bool:
-    if slug == "warehouses":
-        return access.can_manage_warehouses
-    if slug == "audit-log":
-        return access.can_read_audit_log
-    return True
 
 
 def _main_tab(request, access, here):
@@ -317,12 +302,6 @@ def _rules_tab(request, access, here):
     return {"form": form}
 
 
-def _recurring_jobs_tab(request, access, here):
-    from automations.views import recurring_jobs_tab
-
-    return recurring_jobs_tab(request, access, here)
-
-
 def _warehouses_tab(request, access, here):
     account = access.account
     form = WarehouseForm()
@@ -404,11 +383,10 @@ def _audit_log_tab(request, access, here):
     return {"entries": entries}
 
 
-TAB_HANDLERS = {
-    "main": _main_tab,
-    "api-validation-rules": _rules_tab,
-    "recurring-jobs": _recurring_jobs_tab,
-    "warehouses": _warehouses_tab,
-    "users": _users_tab,
-    "audit-log": _audit_log_tab,
-}
+tabs.register("main", "Main", _main_tab, order=10)
+tabs.register("api-validation-rules", "API Validation Rules", _rules_tab, order=20)
+tabs.register(
+    "warehouses", "Warehouses", _warehouses_tab, order=40, visible=lambda a: a.can_manage_warehouses
+)
+tabs.register("users", "Users", _users_tab, order=50)
+tabs.register("audit-log", "Audit Log", _audit_log_tab, order=60, visible=lambda a: a.can_read_audit_log)

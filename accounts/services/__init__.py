@@ -17,7 +17,7 @@ from .account_settings import (
     update_account_settings,
     update_validation_rules,
 )
-from .accounts import create_account, regenerate_api_key, rename_organization
+from .accounts import create_account, create_organization, regenerate_api_key, rename_organization
 from .common import Change, StaleVersionError, record_audit, require_settings_edit
 from .people import (
     grant_account_role,
@@ -38,6 +38,7 @@ __all__ = [
     "SettingsPreview",
     "StaleVersionError",
     "create_account",
+    "create_organization",
     "create_warehouse",
     "grant_account_role",
     "grant_organization_role",

@@ -1,7 +1,7 @@
 """Organizations and accounts themselves: a new account, its API key, a renamed
 organization."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -71,7 +71,24 @@ def create_account(
     return account, key
 
 
-def rename_organization(actor: User, organization: Organization, name: str) -> Organization:
+def create_organization(actor: User, name: str, *, dry_run: bool = False) -> Organization:
+    """A new organization; no page makes one, only staff in the admin."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff create organizations.")
+    organization = Organization(name=(name or "").strip())
+    organization.full_clean()
+    if dry_run:
+        return organization
+    with transaction.atomic():
+        organization.save()
+        created = [Change("Organization", "—", organization.name)]
+        record_audit(actor, None, organization, "organization_created", created)
+    return organization
+
+
+def rename_organization(
+    actor: User, organization: Organization, name: str, *, dry_run: bool = False
+) -> Organization:
     organization_access(actor, organization.pk)
     name = (name or "").strip()
     old = organization.name
@@ -81,7 +98,7 @@ def rename_organization(actor: User, organization: Organization, name: str) -> O
     except ValidationError:
         organization.name = old
         raise
-    if name != old:
+    if name != old and not dry_run:
         with transaction.atomic():
             organization.save(update_fields=["name"])
             record_audit(actor, None, organization, "organization_changed", [Change("Name", old, name)])

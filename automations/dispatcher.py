@@ -114,6 +114,9 @@ def _new_run(row: Claimed, now: datetime, trigger: str, key: str, channel_id: in
         "counts": {},
         "messages": [],
         "requested_by_id": None,
+        "target_ids": None,
+        "lease_until": None,
+        "task_id": "",
         **values,
     }
 
@@ -161,7 +164,7 @@ def _dispatch(rows: list[Claimed], now: datetime) -> list[Message]:
             events = _pending(row.channel_id, platforms[row.channel_id], row.job_type)
             if events:  # nothing queued: nothing to fetch, no run
                 ids = sorted({i for e in events for i in e.entity_ids})
-                run = _new_run(row, queued_at, Trigger.SCHEDULE, key, row.channel_id)
+                run = _new_run(row, queued_at, Trigger.SCHEDULE, key, row.channel_id, target_ids=ids)
                 planned.append(_Planned(run, ids, [e.pk for e in events]))
         elif row.kind in (ScheduleKind.BETA, ScheduleKind.SYSTEM):
             planned.append(_Planned(_new_run(row, queued_at, Trigger.SCHEDULE, key, row.channel_id)))

@@ -67,6 +67,18 @@ class JobRun(models.Model):
     requested_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # The platform ids (Recurring Job By ID) or portal references (an order workflow's
+    # send) the run is limited to; null runs the whole job. Kept on the run so that a run
+    # sent to the workers again does exactly what it was created to do.
+    target_ids = models.JSONField(null=True, blank=True)
+    # Until when the run's state is expected to hold (automations.sweeper): a Queued run
+    # whose message the broker confirmed waits for a worker until then, a Running one is
+    # certainly over by then (its worker's hard time limit has passed). Null on a Queued
+    # run: its message was never confirmed in the broker.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # The Celery task running the current attempt: the same message delivered again after
+    # its worker died takes the run over at once.
+    task_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -81,6 +93,12 @@ class JobRun(models.Model):
                 fields=["requested_by"],
                 condition=models.Q(requested_by__isnull=False),
                 name="jobrun_requested_by",
+            ),
+            # What the sweeper reads: only unfinished runs, a handful at any time.
+            models.Index(
+                fields=["status", "queued_at"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="jobrun_unfinished",
             ),
         ]
 
@@ -214,3 +232,18 @@ class ScheduleEntry(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class OutboxMessage(models.Model):
+    """A task to send once the transaction that wrote this row commits (automations.outbox):
+    deleted when the broker took it, sent again by the sweeper while the broker was away."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    countdown = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self):
+        return f"{self.task}{tuple(self.args)}"

@@ -9,15 +9,22 @@ PUBLISH_BATCH at a time with a single LPUSH; on other transports (the embedded
 filesystem broker) kombu's Producer publishes each one.
 """
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 from celery import current_app
+from django.utils import timezone
 from kombu.entity import maybe_delivery_mode
 from kombu.serialization import dumps as serialize
 from kombu.utils.json import dumps as kombu_json
 from kombu.utils.uuid import uuid
+
+from .models import JobRun, RunStatus
+
+log = logging.getLogger(__name__)
 
 # Messages per LPUSH (Redis) or per kombu batch (other transports): one round trip per
 # hundred messages is already a small share of building them.
@@ -149,33 +156,71 @@ def _redis_message(producer, headers: dict, properties: dict, body, delivery: di
 class Publisher:
     """Publishes each committed batch on a thread while the dispatcher claims the next:
     the claim mostly waits on PostgreSQL, publishing mostly builds messages, so the two
-    overlap. The block ends when every batch is in the broker, and raises the first
-    publishing error. In eager mode, or with a caller's own `publish`, batches go out
-    inline: an eager run must use the caller's database connection, not a thread's."""
+    overlap. The block ends when every batch is in the broker, confirms the runs the
+    broker took (the sweeper sends the others again), and raises the first publishing
+    error. In eager mode, or with a caller's own `publish`, batches go out inline: an
+    eager run must use the caller's database connection, not a thread's."""
 
     def __init__(self, publish: Callable[[list[Message]], None] | None):
         self._publish = publish or publish_runs
         self._threaded = publish is None and not _eager()
         self._pool: ThreadPoolExecutor | None = None
-        self._sent: list[Future] = []
+        self._sent: list[tuple[Future, list[Message]]] = []
+        self._confirmed: list[int] = []
 
     def send(self, messages: list[Message]) -> None:
         if not self._threaded:
             self._publish(messages)
+            self._confirmed += [m.run_id for m in messages]
             return
         if self._pool is None:  # an idle tick starts no thread
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="dispatch-publish")
-        self._sent.append(self._pool.submit(self._publish, messages))
+        self._sent.append((self._pool.submit(self._publish, messages), messages))
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
+        error = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-            for sent in self._sent:
-                sent.result()  # raises the batch's publishing error, if any
+            for sent, messages in self._sent:
+                if sent.exception() is None:
+                    self._confirmed += [m.run_id for m in messages]
+                else:
+                    error = error or sent.exception()
+        # The database writes stay on the caller's thread and connection.
+        confirm(self._confirmed)
+        if error is not None:
+            raise error
         return False
+
+
+# How long a run whose message the broker took may wait for a worker before it is sent
+# again (the Redis transport restores an unacknowledged message after the same hour).
+QUEUED_LEASE = timedelta(hours=1)
+CONFIRM_BATCH = 1000
+
+
+def confirm(run_ids: list[int]) -> None:
+    """The broker holds these runs' messages: the sweeper leaves them alone for a while."""
+    until = timezone.now() + QUEUED_LEASE
+    for start in range(0, len(run_ids), CONFIRM_BATCH):
+        JobRun.objects.filter(
+            pk__in=run_ids[start : start + CONFIRM_BATCH], status=RunStatus.QUEUED, lease_until__isnull=True
+        ).update(lease_until=until)
+
+
+def send_runs(messages: list[Message]) -> bool:
+    """Publish and confirm runs outside the dispatcher (a manual sync, the sweeper);
+    False when the broker refused them (they stay unconfirmed for the sweeper)."""
+    try:
+        publish_runs(messages)
+    except Exception as exc:  # noqa: BLE001 - any broker failure (connection, timeout, auth)
+        log.warning("%s run(s) not sent to the broker: %s", len(messages), exc)
+        return False
+    confirm([m.run_id for m in messages])
+    return True
 
 
 def _eager() -> bool:

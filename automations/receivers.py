@@ -19,7 +19,7 @@ from channels.signals import webhook_event_received
 from orders import workflow
 from orders.signals import purchase_orders_created, sales_orders_created
 
-from . import tasks
+from . import outbox, tasks
 from .reconciler import reconcile_account, reconcile_on_commit
 from .services import arm_webhook_job
 
@@ -71,7 +71,7 @@ def _workflow_on(account_id: int, setting: str) -> bool | None:
 def _sales_orders_created(sender, account_id, order_ids, **kwargs):
     on = _workflow_on(account_id, "auto_sales_order_workflow")
     if on:
-        tasks.process_sales_orders.delay(account_id, list(order_ids))
+        outbox.send_on_commit(tasks.process_sales_orders, account_id, list(order_ids))
     elif on is not None:
         workflow.record_sales_workflow_off(order_ids)
 
@@ -80,7 +80,7 @@ def _sales_orders_created(sender, account_id, order_ids, **kwargs):
 def _purchase_orders_created(sender, account_id, purchase_order_ids, **kwargs):
     on = _workflow_on(account_id, "auto_purchase_order_workflow")
     if on:
-        tasks.send_purchase_orders.delay(account_id, list(purchase_order_ids))
+        outbox.send_on_commit(tasks.send_purchase_orders, account_id, list(purchase_order_ids))
     elif on is not None:
         workflow.record_purchase_workflow_off(purchase_order_ids)
 
@@ -93,4 +93,4 @@ def _inventory_changed(sender, account_id, product_ids, warehouse_ids, **kwargs)
 
 
 def _enqueue_push(channel_id: int) -> None:
-    tasks.push_inventory.apply_async((channel_id,), countdown=next_push_delay(channel_id))
+    outbox.send_on_commit(tasks.push_inventory, channel_id, countdown=next_push_delay(channel_id))

@@ -18,7 +18,7 @@ from accounts.services import Change, StaleVersionError, record_audit, require_s
 from channels.models import Channel, WebhookEvent
 from channels.platforms import JobType, Stability
 
-from . import schedule, tasks
+from . import schedule
 from .models import (
     ChannelAutomation,
     ChannelJobSetting,
@@ -31,6 +31,7 @@ from .models import (
     Trigger,
     row_key,
 )
+from .publish import Message, send_runs
 from .reconciler import reconcile_on_commit
 from .selectors import allowed_modes, stable_job_rows, topics_for
 
@@ -281,9 +282,6 @@ def request_sync(actor: User | None, channel: Channel, job_type: str) -> JobRun:
             # An API key is no person; the audit log names the key instead.
             requested_by=actor if isinstance(actor, User) else None,
         )
-        transaction.on_commit(lambda: _execute(run.pk))
+        # Not sent (the broker is away): the run waits Queued and the sweeper sends it.
+        transaction.on_commit(lambda: send_runs([Message(run.pk)]))
     return run
-
-
-def _execute(run_id: int) -> None:
-    tasks.execute_run.delay(run_id)

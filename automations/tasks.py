@@ -16,7 +16,7 @@ from catalog import push as push_bookkeeping
 from channels.models import WebhookEvent
 from orders import workflow
 
-from . import workflows
+from . import sweeper, workflows
 from .dispatcher import dispatch_due, lock_ttl
 from .jobs.push import PushBusy, PushFailed, push_channel
 from .jobs.runner import RunRequeued, run_job
@@ -29,6 +29,12 @@ from .system_jobs import SYSTEM_JOBS, run_system_job
 @shared_task(queue="dispatch", expires=5, ignore_result=True)
 def dispatch_due_jobs() -> int:
     return dispatch_due()
+
+
+# Runs lost on the way (a broker away, a worker killed) and tasks the outbox still holds.
+@shared_task(queue="dispatch", expires=25, ignore_result=True)
+def sweep() -> dict:
+    return dict(sweeper.sweep())
 
 
 # Transient platform failures (channels.connectors.base.ConnectorError.transient) are
@@ -61,10 +67,14 @@ def execute_run(self, run_id: int, ids: list[str] | None = None) -> str | None:
     # Called as a plain function there is no worker to retry on: one attempt.
     attempts = 1 if self.request.called_directly else RETRY_ATTEMPTS
     try:
-        run = run_job(run, ids=ids, attempts=attempts)
+        run = run_job(run, ids=ids, attempts=attempts, task_id=self.request.id or "")
     except RunRequeued as requeued:
         countdown = retry_delay(requeued.attempt, RETRY_BACKOFF_SECONDS)
         keep_lock(requeued.run, countdown)
+        # The sweeper leaves the run to this retry until a while after it is due.
+        JobRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            lease_until=timezone.now() + timedelta(seconds=countdown) + sweeper.PUBLISH_GRACE
+        )
         raise self.retry(countdown=countdown) from None
     settle(run)
     return run.status

@@ -82,5 +82,6 @@ def _send_run(channel, job_type: str, references: list[str], actor: Actor) -> Jo
         job_type=job_type,
         trigger=trigger_for(actor),
         requested_by=actor.user,
+        target_ids=references,
     )
     return run_job(run, ids=references)

@@ -1,6 +1,5 @@
 """REST endpoints of sales orders, purchase orders, shipments and receipts of the account."""
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -8,6 +7,7 @@ from rest_framework.response import Response
 
 from accounts.models import User, Warehouse
 from automations import tasks
+from automations.outbox import send_on_commit
 from channels.api_support import AccountScopedViewSet
 from oms.api_errors import ErrorSerializer
 
@@ -234,7 +234,7 @@ def enqueue_on_commit(task, account_id: int, ids: list[int], actor) -> None:
     """A person is named in the history; an API key is "API" (it is no person)."""
     user_id = actor.pk if isinstance(actor, User) else None
     name = "" if user_id else "API"
-    transaction.on_commit(lambda: task.delay(account_id, ids, user_id, name))
+    send_on_commit(task, account_id, ids, user_id, name)
 
 
 class StateConflict(exceptions.APIException):

@@ -4,13 +4,13 @@ the Process buttons (one document or the selected ones) of the order workflows, 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.middleware import current_account_access
 from automations import tasks
+from automations.outbox import send_on_commit
 
 from .models import PurchaseOrder, PurchaseOrderStatus, SalesOrder, SalesOrderStatus
 from .workflow import (
@@ -48,7 +48,7 @@ def _posted_ids(request, field: str, queryset) -> list[int]:
 
 def _queue(request, task, ids: list[int], noun: str) -> None:
     account_id, user_id = request.account.pk, request.user.pk
-    transaction.on_commit(lambda: task.delay(account_id, ids, user_id))
+    send_on_commit(task, account_id, ids, user_id)
     messages.success(request, f"{len(ids)} {noun}(s) queued for processing; their history shows the outcome.")
 
 

@@ -13,6 +13,7 @@ from channels.connectors.base import ConnectorError
 from channels.models import Channel
 from channels.platforms import JobType
 
+from .. import leases
 from ..models import JobRun, RunStatus, Trigger
 from .runner import MAX_MESSAGES
 
@@ -59,6 +60,7 @@ def _push(channel_id: int, http) -> JobRun | None:
         trigger=Trigger.SCHEDULE,
         status=RunStatus.RUNNING,
         started_at=timezone.now(),
+        lease_until=leases.running_lease(timezone.now()),
     )
     bookkeeping.record_push_run(channel_id, run.pk)
     product_ids = sorted({product_id for product_id, _ in pending})
@@ -80,8 +82,10 @@ def _push(channel_id: int, http) -> JobRun | None:
         status = RunStatus.PARTIAL
     else:
         status = RunStatus.SUCCESS
-    JobRun.objects.filter(pk=run.pk).update(
-        status=status, counts=counts, messages=messages, finished_at=timezone.now()
+    leases.durably(
+        lambda: JobRun.objects.filter(pk=run.pk).update(
+            status=status, counts=counts, messages=messages, finished_at=timezone.now(), lease_until=None
+        )
     )
     if failure:
         raise PushFailed(failure)

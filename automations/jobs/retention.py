@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Account
 from orders.retention import redact_past_retention
 
+from .. import leases
 from ..models import JobRun, RunStatus, SystemJobType, Trigger
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ def run_retention(
     trigger: str = Trigger.SCHEDULE,
     now: datetime | None = None,
     run: JobRun | None = None,
+    task_id: str = "",
 ) -> JobRun:
     """The daily job: redact, and record it as a job run with counts for the job log.
 
@@ -33,10 +35,9 @@ def run_retention(
             trigger=trigger,
             status=RunStatus.RUNNING,
             started_at=now,
+            lease_until=leases.running_lease(now),
         )
-    elif not JobRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=now
-    ):
+    elif not leases.claim(run.pk, task_id):
         return JobRun.objects.get(pk=run.pk)
     try:
         outcome = redact_past_retention(account, now)
@@ -53,7 +54,12 @@ def run_retention(
             for description, limit, n in outcome
         ] or ["No retention is set: customer data is kept."]
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "counts", "messages", "finished_at"])
+    run.lease_until, run.task_id = None, ""
+    leases.durably(
+        lambda: run.save(
+            update_fields=["status", "counts", "messages", "finished_at", "lease_until", "task_id"]
+        )
+    )
     return run
 
 

@@ -14,8 +14,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Value
-from django.db.models.functions import Coalesce
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from catalog.models import AdjustmentSource
@@ -27,6 +26,7 @@ from channels.models import Channel
 from channels.platforms import JobType
 from channels.selectors import product_job_warning
 
+from .. import leases
 from ..models import JobRun, RunStatus
 
 log = logging.getLogger(__name__)
@@ -113,27 +113,38 @@ class RunRequeued(Exception):
         self.run, self.attempt = run, attempt
 
 
-def run_job(run: JobRun, ids: list[str] | None = None, http=None, *, attempts: int = 1) -> JobRun:
+def run_job(
+    run: JobRun, ids: list[str] | None = None, http=None, *, attempts: int = 1, task_id: str = ""
+) -> JobRun:
     """Execute a queued job run and record its outcome on it; the run, refreshed.
 
     A run that is not queued (another worker took it, or it finished) is left alone, so
-    a task delivered twice runs the job once. `ids` limits the job to these platform
-    entity ids (Recurring Job By ID); `http` replaces the connector's HTTP client.
-    Platform failures end as a failed run with a readable message, never an exception,
-    except a transient one (ConnectorError.transient) while fewer than `attempts`
-    attempts were made: the run goes back to queued with the attempt in its messages and
-    counts, and RunRequeued tells the caller to run it again after a backoff
-    (automations.tasks.execute_run).
+    a task delivered twice runs the job once; a Running run whose worker was lost is
+    taken over (automations.leases). `ids` limits the job to these platform entity ids
+    (Recurring Job By ID), by default the run's own `target_ids`; `http` replaces the
+    connector's HTTP client. Platform failures end as a failed run with a readable
+    message, never an exception, except a transient one (ConnectorError.transient, or a
+    lost database connection) while fewer than `attempts` attempts were made: the run
+    goes back to queued with the attempt in its messages and counts, and RunRequeued
+    tells the caller to run it again after a backoff (automations.tasks.execute_run).
     """
-    claimed = JobRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        # A retried run keeps the start of its first attempt.
-        status=RunStatus.RUNNING,
-        started_at=Coalesce("started_at", Value(timezone.now())),
-    )
+    taken = leases.claim(run.pk, task_id)
     run = JobRun.objects.select_related("channel__account").get(pk=run.pk)
-    if not claimed:
+    if taken is None:
         return run
     report = Report()
+    if taken == "resumed":
+        run.counts["lost_workers"] = run.counts.get("lost_workers", 0) + 1
+        report.note("The worker running this job was lost before it finished; it ran again.", problem=False)
+    _execute(run, report, run.target_ids if ids is None else ids, http)
+    attempt = run.counts.get("attempts", 0) + 1
+    if report.failure and report.transient and attempt < attempts:
+        leases.durably(lambda: _requeue(run, report, attempt, attempts))
+        raise RunRequeued(run, attempt)
+    return leases.durably(lambda: _finish(run, report, attempt, attempts))
+
+
+def _execute(run: JobRun, report: Report, ids: list[str] | None, http) -> None:
     channel = run.channel
     try:
         refusal = _refusal(run, channel)
@@ -146,16 +157,15 @@ def run_job(run: JobRun, ids: list[str] | None = None, http=None, *, attempts: i
         report.fail(exc)
     except crypto.SecretUnreadable as exc:
         report.failure = str(exc)
+    except (OperationalError, InterfaceError) as exc:
+        # Worth another attempt: the database restarts or fails over, the job is idempotent.
+        log.warning("job run %s lost the database: %s", run.pk, exc)
+        report.failure, report.transient = "The database could not be reached; the job stopped.", True
     except Exception as exc:
         log.exception("job run %s failed", run.pk)
         report.failure = (
             f"The job stopped on an internal error ({type(exc).__name__}); it was logged for the team."
         )
-    attempt = run.counts.get("attempts", 0) + 1
-    if report.failure and report.transient and attempt < attempts:
-        _requeue(run, report, attempt, attempts)
-        raise RunRequeued(run, attempt)
-    return _finish(run, report, attempt, attempts)
 
 
 def _refusal(run: JobRun, channel: Channel | None) -> str:
@@ -192,13 +202,19 @@ def _finish(run: JobRun, report: Report, attempt: int, attempts: int) -> JobRun:
         status = RunStatus.SUCCESS
     messages.extend(report.messages)
     run.status = status
-    run.counts = {k: v for k, v in report.counts.items() if v}
+    run.counts = {k: v for k, v in report.counts.items() if v} | _carried(run)
     if attempt > 1:
         run.counts["attempts"] = attempt
     run.messages = messages
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "counts", "messages", "finished_at"])
+    run.lease_until, run.task_id = None, ""
+    run.save(update_fields=["status", "counts", "messages", "finished_at", "lease_until", "task_id"])
     return run
+
+
+def _carried(run: JobRun) -> dict:
+    """What a run's counts keep across its attempts: how often its worker was lost."""
+    return {"lost_workers": run.counts["lost_workers"]} if run.counts.get("lost_workers") else {}
 
 
 def _requeue(run: JobRun, report: Report, attempt: int, attempts: int) -> None:
@@ -211,6 +227,8 @@ def _requeue(run: JobRun, report: Report, attempt: int, attempts: int) -> None:
         + (f" (done before: {done})" if done else ""),
         *report.messages,
     ]
-    run.counts = {"attempts": attempt}
+    run.counts = {"attempts": attempt} | _carried(run)
     run.status = RunStatus.QUEUED
-    run.save(update_fields=["status", "counts", "messages"])
+    # The retry is sent by the task itself (automations.tasks.execute_run sets the lease).
+    run.lease_until, run.task_id = None, ""
+    run.save(update_fields=["status", "counts", "messages", "lease_until", "task_id"])

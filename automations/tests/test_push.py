@@ -31,7 +31,7 @@ def enqueued(monkeypatch):
     their countdown; `run()` then plays the worker."""
     calls = []
     monkeypatch.setattr(
-        tasks.push_inventory, "apply_async", lambda args, countdown: calls.append((args, countdown))
+        tasks.push_inventory, "apply_async", lambda args, countdown: calls.append((tuple(args), countdown))
     )
     return calls
 

@@ -1,0 +1,100 @@
+"""The sweeper (every 30 s from beat): no run is lost and none is stuck.
+
+- A Queued run whose message the broker never confirmed (the broker was away when its
+  transaction committed, or the process died in between) is sent after a short grace;
+  one confirmed but still not started after its lease is sent again. Sending twice is
+  safe: a worker only ever claims a queued run.
+- A Running run past its lease lost its worker: it is queued and sent again (imports and
+  sends are idempotent, so what the lost attempt stored is not stored twice), and fails
+  with the reason once its worker was lost MAX_LOST_WORKERS times. Webhook runs holding
+  their job's lock are the dispatcher's: it fails them when the lock expires and hands
+  their events to a new run.
+- The outbox's messages the broker refused are sent.
+Each recovery is told in the run's messages.
+"""
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import outbox
+from .models import JobRun, RunStatus, ScheduleEntry
+from .publish import QUEUED_LEASE, Message, send_runs
+
+log = logging.getLogger(__name__)
+
+# An unconfirmed Queued run is sent again this long after it was queued: its own
+# commit hook had every chance to send it by then.
+PUBLISH_GRACE = timedelta(seconds=60)
+MAX_LOST_WORKERS = 3
+BATCH = 500
+
+
+def sweep(now: datetime | None = None) -> Counter:
+    """One pass; what it did, by kind."""
+    now = now or timezone.now()
+    done = Counter()
+    done["lost_workers"], done["failed"] = _recover_lost(now)
+    done["resent"] = _resend_unconfirmed(now)
+    done["outbox"] = outbox.deliver_pending(now)
+    if any(done.values()):
+        log.info("sweep: %s", dict(done))
+    return +done
+
+
+def _recover_lost(now: datetime) -> tuple[int, int]:
+    locked = ScheduleEntry.objects.filter(lock_run__isnull=False).values("lock_run_id")
+    requeued, failed = [], 0
+    with transaction.atomic():
+        lost = (
+            JobRun.objects.select_for_update(skip_locked=True)
+            .filter(status=RunStatus.RUNNING, lease_until__lt=now)
+            .exclude(pk__in=locked)
+            .order_by("pk")[:BATCH]
+        )
+        for run in lost:
+            times = run.counts.get("lost_workers", 0) + 1
+            run.counts = {**run.counts, "lost_workers": times}
+            run.lease_until, run.task_id = None, ""
+            if times >= MAX_LOST_WORKERS:
+                run.status, run.finished_at = RunStatus.FAILED, now
+                run.messages = [
+                    *run.messages,
+                    f"The worker running this job was lost {times} times (stopped or killed "
+                    "before it finished): the run stopped here; the job's next run tries again.",
+                ]
+                failed += 1
+            else:
+                run.status = RunStatus.QUEUED
+                run.messages = [
+                    *run.messages,
+                    f"The worker running this job was lost (stopped or killed before it finished; "
+                    f"noticed {now:%H:%M:%S} UTC): sent to the workers again.",
+                ]
+                requeued.append(Message(run.pk, run.target_ids))
+            run.save(update_fields=["status", "counts", "messages", "lease_until", "task_id", "finished_at"])
+    if requeued:
+        send_runs(requeued)  # refused: they are unconfirmed Queued runs for the next pass
+    return len(requeued), failed
+
+
+def _resend_unconfirmed(now: datetime) -> int:
+    stale = list(
+        JobRun.objects.filter(status=RunStatus.QUEUED)
+        .filter(Q(lease_until__isnull=True, queued_at__lt=now - PUBLISH_GRACE) | Q(lease_until__lt=now))
+        .order_by("pk")
+        .only("pk", "target_ids", "lease_until", "messages")[:BATCH]
+    )
+    if not stale or not send_runs([Message(run.pk, run.target_ids) for run in stale]):
+        return 0
+    for run in stale:
+        why = "the broker could not take it" if run.lease_until is None else "no worker started it"
+        JobRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            lease_until=now + QUEUED_LEASE,
+            messages=[*run.messages, f"Sent to the workers again at {now:%H:%M:%S} UTC: {why} in time."],
+        )
+    return len(stale)

@@ -9,11 +9,11 @@ from accounts import services
 from accounts.models import Account, AuditEntry, MasterProductSource
 from accounts.tests.test_views import main_form
 from automations import receivers
+from automations.jobs.runner import run_job
 from automations.models import JobRun, ScheduleEntry, StableJobSetting, Trigger
 from automations.reconciler import reconcile_account
 from catalog.models import Product
 from channels.platforms import JobType
-from channels.sync import run_job
 
 pytestmark = pytest.mark.django_db
 

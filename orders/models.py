@@ -106,6 +106,14 @@ class SalesOrder(CarrierFields):
                 name="sales_order_unique_per_channel",
                 condition=models.Q(channel__isnull=False),
             ),
+            # An API client retrying after a timeout sends the same order again: its
+            # number decides, even when the two requests race.
+            models.UniqueConstraint(
+                "account",
+                "number",
+                name="sales_order_number_unique_per_account",
+                condition=models.Q(channel__isnull=True),
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "status"], name="sales_order_status"),

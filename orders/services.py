@@ -5,7 +5,7 @@ implementation channel jobs use too), then stored with their lines in one transa
 shipments and receipts are recorded by one function each, whatever their source."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account, ValidationDocument, Warehouse
@@ -62,19 +62,29 @@ def create_sales_order(account: Account, data: dict, source: str = OrderSource.A
     lines = data.pop("lines", [])
     outcome = _checked(account, ValidationDocument.SALES_ORDERS, data)
     products = _lines_with_products(account, lines, require_products=False)
-    if SalesOrder.objects.filter(account=account, channel__isnull=True, number=data.get("number")).exists():
-        raise ValidationError({"number": ["An order with this number exists."]})
-    with transaction.atomic():
-        order = store_sales_order(
-            account,
-            lines,
-            products,
-            source=source,
-            ordered_at=data.pop("ordered_at", None) or timezone.now(),
-            validation_warnings=outcome.warnings_for_record(),
-            **data,
-        )
-        announce_sales_orders(account.pk, [order.pk])
+    taken = SalesOrder.objects.filter(account=account, channel__isnull=True, number=data.get("number"))
+    duplicate = ValidationError(
+        {"number": [ValidationError("An order with this number exists.", code="unique")]}
+    )
+    if taken.exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            order = store_sales_order(
+                account,
+                lines,
+                products,
+                source=source,
+                ordered_at=data.pop("ordered_at", None) or timezone.now(),
+                validation_warnings=outcome.warnings_for_record(),
+                **data,
+            )
+            announce_sales_orders(account.pk, [order.pk])
+    except IntegrityError:
+        # Another request with this number won the race past the check above.
+        if taken.exists():
+            raise duplicate from None
+        raise
     return order
 
 
@@ -119,8 +129,22 @@ def create_purchase_order(account: Account, data: dict) -> PurchaseOrder:
     products = _lines_with_products(account, lines, require_products=True)
     if data["warehouse"].account_id != account.pk:
         raise ValidationError({"warehouse": ["Select a warehouse of this account."]})
-    if PurchaseOrder.objects.filter(account=account, number=data.get("number")).exists():
-        raise ValidationError({"number": ["A purchase order with this number exists."]})
+    taken = PurchaseOrder.objects.filter(account=account, number=data.get("number"))
+    duplicate = ValidationError(
+        {"number": [ValidationError("A purchase order with this number exists.", code="unique")]}
+    )
+    if taken.exists():
+        raise duplicate
+    try:
+        return _store_purchase_order(account, data, lines, products, outcome)
+    except IntegrityError:
+        # Another request with this number won the race past the check above.
+        if taken.exists():
+            raise duplicate from None
+        raise
+
+
+def _store_purchase_order(account: Account, data: dict, lines, products, outcome) -> PurchaseOrder:
     with transaction.atomic():
         po = PurchaseOrder.objects.create(
             account=account, validation_warnings=outcome.warnings_for_record(), **data

@@ -15,7 +15,8 @@ from accounts.signals import account_settings_changed, master_product_source_cha
 from catalog.push import next_push_delay, schedule_push
 from catalog.signals import inventory_changed
 from channels.models import Channel
-from channels.signals import webhook_event_received
+from channels.signals import webhook_event_received, webhook_registration_due
+from channels.tasks import register_webhook
 from orders import workflow
 from orders.signals import purchase_orders_created, sales_orders_created
 
@@ -94,3 +95,8 @@ def _inventory_changed(sender, account_id, product_ids, warehouse_ids, **kwargs)
 
 def _enqueue_push(channel_id: int) -> None:
     outbox.send_on_commit(tasks.push_inventory, channel_id, countdown=next_push_delay(channel_id))
+
+
+@receiver(webhook_registration_due)
+def _webhook_registration_due(sender, channel_id, **kwargs):
+    outbox.send_on_commit(register_webhook, channel_id)

@@ -16,7 +16,7 @@ from . import crypto
 from .connectors import connector_class
 from .models import Channel, WarehouseMapping, new_webhook_secret
 from .platforms import PLATFORMS, ChannelKind
-from .tasks import register_webhook
+from .signals import webhook_registration_due
 
 CHANNEL_FIELDS = ("name", "platform", "is_active", "buffer_stock", "pii_retention_days")
 
@@ -185,8 +185,7 @@ def _register_webhook_on_commit(channel: Channel) -> None:
     """Tell a webhook-capable platform where to send events, in the background."""
     if not (channel.platform_info.supports_webhooks and channel.is_active and channel.has_credentials):
         return
-    channel_id = channel.pk
-    transaction.on_commit(lambda: register_webhook.delay(channel_id))
+    webhook_registration_due.send(sender=Channel, channel_id=channel.pk)
 
 
 # Warehouse mappings ---------------------------------------------------------------------

@@ -14,6 +14,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 ## Set up, migrate, load the demo, reconcile schedules, run web + worker + beat + sandbox on :8000
+# DEBUG is off unless turned on; the development run turns it on (its key, its static
+# files, plain HTTP) for the commands below and every process scripts/run.py starts.
+run: export DEBUG ?= 1
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

@@ -1,7 +1,8 @@
 """Settings of the techOMS portal, read from the environment (12-factor).
 
 Development defaults are safe to run locally: an SQLite file under var/ and an
-embedded filesystem broker for Celery. With DEBUG off a SECRET_KEY is required.
+embedded filesystem broker for Celery, when DEBUG is turned on. With DEBUG off (the
+default) a strong SECRET_KEY is required.
 """
 
 import os
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from oms.security import DEVELOPMENT_SECRET_KEY, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OMS_VAR_DIR", BASE_DIR / "var"))
@@ -21,12 +24,14 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless the environment turns it on (`make run` and the tests do): a server started
+# with nothing set must not show tracebacks and settings, nor sign with a public key.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
+elif problem := secret_key_problem(SECRET_KEY):
+    raise ImproperlyConfigured(problem)
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
@@ -135,9 +140,12 @@ STORAGES = {
     },
 }
 
+# Any client can send X-Forwarded-Proto: it is believed only when a proxy in front is
+# said to set it (and to overwrite what clients send).
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

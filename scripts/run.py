@@ -18,6 +18,8 @@ PYTHON = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 GRACE_SECONDS = 30
+# The development run: DEBUG is off unless turned on (`make run` sets it too).
+os.environ.setdefault("DEBUG", "1")
 
 CELERY = [PYTHON, "-m", "celery", "-A", "oms"]
 

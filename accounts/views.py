@@ -131,6 +131,10 @@ def organization_edit(request, org_id):
             else:
                 return HttpResponseNotAllowed(["GET"])
         except ValidationError as error:
+            if action == "revoke_role":
+                # No form was posted: the refusal (e.g. of removing one's own role) is a message.
+                messages.error(request, " ".join(error.messages))
+                return redirect("organization_edit", org_id=organization.pk)
             form = {"rename": org_form, "add_account": account_form}.get(action, role_form)
             _add_errors(form, error)
     return render(

@@ -7,7 +7,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from ..models import ACCOUNT_ROLES, ORGANIZATION_ROLES, Account, Organization, RoleAssignment, User
+from ..models import (
+    ACCOUNT_ROLES,
+    ORGANIZATION_ROLES,
+    Account,
+    Organization,
+    Role,
+    RoleAssignment,
+    User,
+)
 from ..selectors import account_access, organization_access
 from .common import Change, record_audit, require
 
@@ -19,6 +27,21 @@ def _checked_email(email: str) -> str:
     except ValidationError:
         raise ValidationError({"email": ["Enter a valid email address."]}) from None
     return email
+
+
+# Weakest first: a grant that moves a person's own role down this list lowers it.
+ROLE_RANK = [Role.ACCOUNT_USER, Role.ACCOUNT_ADMINISTRATOR, Role.SUPERVISOR, Role.ORGANIZATION_ADMINISTRATOR]
+
+
+def _refuse_lowering_own_role(actor: User, held: RoleAssignment | None, role: str) -> None:
+    """Nobody lowers their own role: an administrator who demotes themselves by mistake
+    cannot undo it, and the organization may be left with nobody to manage its people.
+    The same scope only: an account role beside an organization role lowers nothing,
+    because the organization role wins (selectors.account_role)."""
+    if held is not None and held.user_id == actor.pk and ROLE_RANK.index(role) < ROLE_RANK.index(held.role):
+        raise ValidationError(
+            {"role": [f"You cannot lower your own role (you are {held.get_role_display()} here)."]}
+        )
 
 
 def _user_for_email(email: str) -> tuple[User, str | None]:
@@ -39,6 +62,8 @@ def grant_account_role(
     if role not in ACCOUNT_ROLES:
         raise ValidationError({"role": ["Choose Account Administrator or Account User."]})
     email = _checked_email(email)
+    held = RoleAssignment.objects.filter(user__email__iexact=email, account=account).first()
+    _refuse_lowering_own_role(actor, held, role)
     if dry_run:
         return None, None
     with transaction.atomic():
@@ -85,6 +110,8 @@ def grant_organization_role(
     if role not in ORGANIZATION_ROLES:
         raise ValidationError({"role": ["Choose Organization Administrator or Supervisor."]})
     email = _checked_email(email)
+    held = RoleAssignment.objects.filter(user__email__iexact=email, organization=organization).first()
+    _refuse_lowering_own_role(actor, held, role)
     if dry_run:
         return None, None
     with transaction.atomic():

@@ -8,7 +8,7 @@ from . import api
 urlpatterns = [
     path("account/", api.AccountView.as_view(), name="api-account"),
     path("warehouses/", api.WarehouseListView.as_view(), name="api-warehouses"),
-    path("warehouses/<int:pk>/", api.WarehouseDetailView.as_view(), name="api-warehouse"),
+    path("warehouses/<id:pk>/", api.WarehouseDetailView.as_view(), name="api-warehouse"),
     path("users/", api.AccountUserListView.as_view(), name="api-users"),
     path("audit-log/", api.AuditLogView.as_view(), name="api-audit-log"),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),

@@ -10,6 +10,8 @@ from typing import ClassVar
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from oms.ids import parse_id
+
 from .api_keys import masked
 from .models import (
     ACCOUNT_ROLES,
@@ -157,7 +159,10 @@ def organization_access(user: User, organization_id) -> OrganizationAccess:
 
 def account_access(user: Actor, account_id, organization_id=None) -> AccountAccess:
     """The account for this actor, or 404; optionally also within one organization."""
-    accounts = accounts_for(user).filter(pk=account_id)
+    pk = parse_id(account_id)
+    if pk is None:
+        raise Http404("No such account.")
+    accounts = accounts_for(user).filter(pk=pk)
     if organization_id is not None:
         accounts = accounts.filter(organization_id=organization_id)
     account = accounts.first()

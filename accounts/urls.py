@@ -9,14 +9,14 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("switch-account/", views.switch_account, name="switch_account"),
     path("organizations/", views.organization_list, name="organizations"),
-    path("organizations/<int:org_id>/", views.organization_edit, name="organization_edit"),
+    path("organizations/<id:org_id>/", views.organization_edit, name="organization_edit"),
     path(
-        "organizations/<int:org_id>/accounts/<int:account_id>/",
+        "organizations/<id:org_id>/accounts/<id:account_id>/",
         views.organization_account,
         name="organization_account",
     ),
     path(
-        "organizations/<int:org_id>/accounts/<int:account_id>/<slug:tab>/",
+        "organizations/<id:org_id>/accounts/<id:account_id>/<slug:tab>/",
         views.organization_account,
         name="organization_account_tab",
     ),

@@ -11,5 +11,5 @@ router.register("job-runs", api.JobRunViewSet, basename="api-job-run")
 urlpatterns = [
     *router.urls,
     path("recurring-jobs/", api.RecurringJobsView.as_view(), name="api-recurring-jobs"),
-    path("channels/<int:channel_id>/jobs/", api.ChannelJobsView.as_view(), name="api-channel-jobs"),
+    path("channels/<id:channel_id>/jobs/", api.ChannelJobsView.as_view(), name="api-channel-jobs"),
 ]

@@ -11,12 +11,12 @@ router.register("channels", api.ChannelViewSet, basename="api-channel")
 urlpatterns = [
     *router.urls,
     path(
-        "channels/<int:channel_id>/mappings/",
+        "channels/<id:channel_id>/mappings/",
         api.WarehouseMappingViewSet.as_view({"get": "list", "post": "create"}),
         name="api-channel-mappings",
     ),
     path(
-        "channels/<int:channel_id>/mappings/<int:pk>/",
+        "channels/<id:channel_id>/mappings/<id:pk>/",
         api.WarehouseMappingViewSet.as_view({"delete": "destroy"}),
         name="api-channel-mapping",
     ),

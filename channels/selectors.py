@@ -4,6 +4,7 @@ from django.http import Http404
 
 from accounts.api_auth import request_access
 from accounts.models import Account, MasterProductSource
+from oms.ids import parse_id
 
 from .models import Channel
 from .platforms import JobType
@@ -11,10 +12,11 @@ from .platforms import JobType
 
 def channel_for(account: Account, channel_id) -> Channel:
     """A channel of this account, or 404 (ids of other tenants' channels leak nothing)."""
-    try:
-        return Channel.objects.select_related("account").get(account=account, pk=int(channel_id))
-    except (TypeError, ValueError, Channel.DoesNotExist):
-        raise Http404("No such channel.") from None
+    pk = parse_id(channel_id)
+    channel = Channel.objects.select_related("account").filter(account=account, pk=pk).first() if pk else None
+    if channel is None:
+        raise Http404("No such channel.")
+    return channel
 
 
 def request_account(request) -> tuple[Account, bool]:

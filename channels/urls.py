@@ -19,8 +19,8 @@ register_converter(ChannelKindConverter, "channelkind")
 
 urlpatterns = [
     path("webhooks/<str:token>/", webhooks.receive_webhook, name="channel_webhook"),
-    path("channels/<int:channel_id>/", views.channel_detail, name="channel_detail"),
-    path("channels/<int:channel_id>/runs/", views.channel_runs, name="channel_runs"),
+    path("channels/<id:channel_id>/", views.channel_detail, name="channel_detail"),
+    path("channels/<id:channel_id>/runs/", views.channel_runs, name="channel_runs"),
     path("<channelkind:kind_slug>/", views.channel_list, name="channel_list"),
     path("<channelkind:kind_slug>/add/", views.channel_add, name="channel_add"),
 ]

@@ -14,6 +14,7 @@ from accounts.services import StaleVersionError
 from automations.models import FINISHED_STATUSES
 from automations.services import request_sync
 from catalog.models import ChannelPush
+from oms.ids import get_by_id_or_404
 
 from . import services
 from .forms import ChannelForm, MappingForm
@@ -177,9 +178,7 @@ def _post_action(request, channel):
                 messages.success(request, "Warehouse mapping added.")
                 return redirect(here), None, None
         elif action == "remove_mapping":
-            mapping = channel.warehouse_mappings.filter(pk=request.POST.get("mapping")).first()
-            if mapping is None:
-                raise Http404("No such mapping.")
+            mapping = get_by_id_or_404(channel.warehouse_mappings, request.POST.get("mapping"))
             services.remove_mapping(request.user, mapping)
             messages.success(request, "Warehouse mapping removed.")
             return redirect(here), None, None

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.middleware import current_account_access
 from automations import tasks
 from automations.outbox import send_on_commit
+from oms.ids import parse_id
 
 from .models import PurchaseOrder, PurchaseOrderStatus, SalesOrder, SalesOrderStatus
 from .workflow import (
@@ -36,10 +37,9 @@ def _editor(request):
 def _posted_ids(request, field: str, queryset) -> list[int]:
     """The posted ids (`field` repeated), all of them in `queryset` (the account's);
     an id of another account is not found (404), like its page."""
-    try:
-        wanted = {int(v) for v in request.POST.getlist(field)}
-    except ValueError:
-        raise Http404("Unknown document.") from None
+    wanted = {parse_id(v) for v in request.POST.getlist(field)}
+    if None in wanted:
+        raise Http404("Unknown document.")
     ids = list(queryset.filter(pk__in=wanted).values_list("pk", flat=True))
     if not wanted or len(ids) != len(wanted):
         raise Http404("Unknown document.")
@@ -146,9 +146,9 @@ def _filtered_purchase_orders(request, account):
     status = request.GET.get("status")
     if status in PurchaseOrderStatus.values:
         pos, filters["status"] = pos.filter(status=status), status
-    warehouse = request.GET.get("warehouse", "")
-    if warehouse.isdigit() and account.warehouses.filter(pk=warehouse).exists():
-        pos, filters["warehouse"] = pos.filter(warehouse_id=warehouse), int(warehouse)
+    warehouse = parse_id(request.GET.get("warehouse"))
+    if warehouse and account.warehouses.filter(pk=warehouse).exists():
+        pos, filters["warehouse"] = pos.filter(warehouse_id=warehouse), warehouse
     number = request.GET.get("q", "").strip()
     if number:
         pos, filters["q"] = pos.filter(number__icontains=number), number

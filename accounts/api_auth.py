@@ -1,14 +1,18 @@
 """Who is calling the REST API: a per-account API key (or a browser session), and how
 often each caller may call it."""
 
+import logging
 import math
+import time
 import zlib
 from datetime import timedelta
 
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
 from django.utils.connection import ConnectionProxy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.settings import api_settings
@@ -18,6 +22,8 @@ from . import api_keys
 from .middleware import SESSION_KEY
 from .models import Account
 from .selectors import API_KEY_ROLE, AccountAccess, ApiKeyActor, account_access
+
+log = logging.getLogger(__name__)
 
 KEYWORD = "Api-Key"
 HEADER = "X-Api-Key"
@@ -142,6 +148,13 @@ class ApiRateThrottle(SimpleRateThrottle):
     # A window's counter outlives its window by this much, so an increment never meets an
     # expired key: Redis would recreate it without an expiry, a budget spent for good.
     EXPIRY_MARGIN = 60
+    # While the shared cache is unreachable each process counts in its own memory (one
+    # budget per process, as without Redis) and tries the shared cache again after this
+    # long: a Redis blip must not answer every API request 500, nor make each one wait
+    # for a dead socket's timeout.
+    local_cache = LocMemCache("api-throttle-fallback", {})
+    SHARED_RETRY_SECONDS = 10.0
+    _shared_down_until = 0.0
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
@@ -167,15 +180,33 @@ class ApiRateThrottle(SimpleRateThrottle):
         phase = zlib.crc32(self.key.encode()) % self.duration
         window, elapsed = divmod(self.timer() + phase, self.duration)
         self.window_left = self.duration - elapsed
-        counter = f"{self.key}:{int(window)}"
-        self.cache.add(counter, 0, timeout=self.duration + self.EXPIRY_MARGIN)
+        return self._count(f"{self.key}:{int(window)}") <= self.num_requests
+
+    def _count(self, counter: str) -> int:
+        """This request's number in its window: in the shared cache, or in this process's
+        memory while the shared cache is unreachable."""
+        cls = type(self)
+        if time.monotonic() >= cls._shared_down_until:
+            try:
+                return self._increment(self.cache, counter)
+            except RedisError as error:
+                cls._shared_down_until = time.monotonic() + self.SHARED_RETRY_SECONDS
+                log.warning(
+                    "API throttle: the shared cache is unreachable (%s); counting in this "
+                    "process for the next %.0f s",
+                    error,
+                    self.SHARED_RETRY_SECONDS,
+                )
+        return self._increment(self.local_cache, counter)
+
+    def _increment(self, cache, counter: str) -> int:
+        cache.add(counter, 0, timeout=self.duration + self.EXPIRY_MARGIN)
         try:
-            count = self.cache.incr(counter)
+            return cache.incr(counter)
         except ValueError:
             # Evicted between the two calls (local memory culls its oldest keys when full).
-            self.cache.add(counter, 1, timeout=self.duration + self.EXPIRY_MARGIN)
-            count = 1
-        return count <= self.num_requests
+            cache.add(counter, 1, timeout=self.duration + self.EXPIRY_MARGIN)
+            return 1
 
     def wait(self):
         # Retry-After is whole seconds; rounding down would invite a retry too early.

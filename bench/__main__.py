@@ -2,7 +2,7 @@
 
 import importlib
 
-BENCHMARKS = ["bench.api_auth", "bench.scheduler", "bench.pii", "bench.push"]
+BENCHMARKS = ["bench.api_auth", "bench.scheduler", "bench.pii", "bench.push", "bench.load"]
 
 
 def main() -> None:

@@ -1,10 +1,21 @@
 """Inbound webhooks: POST /webhooks/<channel token>/.
 
-The request is verified (HMAC-SHA256 of the raw body with the channel's secret, a
-timestamp within WEBHOOK_TOLERANCE_SECONDS, at most WEBHOOK_MAX_BODY_BYTES) and the
-event stored once per event id; the answer is 202 at once. What the event triggers is
-the automations engine's business: `webhook_event_received` (sent on commit) arms the
-channel's webhook jobs, whose runs take the waiting events.
+How a platform signs a delivery (the same for every platform, the sandbox and our Medusa
+plugin):
+
+- `X-Techoms-Timestamp`: when it was sent, in whole Unix seconds (ASCII digits only);
+- `X-Techoms-Signature`: `sha256=` and the hex HMAC-SHA256, keyed with the channel's
+  signing secret, of the bytes `<timestamp>.<raw body>`.
+
+Signing the timestamp with the body means a captured delivery cannot be sent again later
+under a fresh timestamp. The timestamp is read first and refused (401 `missing_timestamp`
+or `stale_timestamp`) unless it is a short run of digits within WEBHOOK_TOLERANCE_SECONDS
+of now; then the body (at most WEBHOOK_MAX_BODY_BYTES, else 413), the channel (404), the
+signature (401 `invalid_signature`), and the JSON (400 `invalid_body`, also when nested
+deeper than MAX_JSON_DEPTH). The event is stored once per event id (409 for a repeat); the
+answer is 202 at once. What the event triggers is the automations engine's business:
+`webhook_event_received` (sent on commit) arms the channel's webhook jobs, whose runs take
+the waiting events.
 """
 
 import hashlib
@@ -25,19 +36,68 @@ from .signals import webhook_event_received
 
 SIGNATURE_HEADER = "HTTP_X_TECHOMS_SIGNATURE"
 TIMESTAMP_HEADER = "HTTP_X_TECHOMS_TIMESTAMP"
+# Unix seconds have 10 digits until the year 2286; anything longer is not "now", and is
+# never handed to int() (whose cost grows with the digits) or float arithmetic.
+MAX_TIMESTAMP_DIGITS = 12
+# Platforms' events are a few levels deep; deeper bodies are refused before anything
+# walks them (the parser and repr() recurse, and raise RecursionError near 1,000).
+MAX_JSON_DEPTH = 32
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The X-Techoms-Signature value of a delivery sent at `timestamp` (the header's text)."""
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 def _refuse(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
+def _timestamp_refusal(value: str) -> JsonResponse | None:
+    """Why the timestamp header is refused, or None when it is a time near now."""
+    if not (value.isascii() and value.isdigit()):
+        return _refuse(
+            401, "missing_timestamp", "The X-Techoms-Timestamp header is missing or not whole Unix seconds."
+        )
+    tolerance = settings.WEBHOOK_TOLERANCE_SECONDS
+    if len(value) > MAX_TIMESTAMP_DIGITS or abs(time.time() - int(value)) > tolerance:
+        return _refuse(
+            401, "stale_timestamp", f"The timestamp is more than {tolerance} seconds away from now."
+        )
+    return None
+
+
+def _nesting_depth(value) -> int:
+    """How deeply lists and objects nest in a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                children = node.values() if isinstance(node, dict) else node
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _parse_body(body: bytes) -> dict:
+    """The JSON object of a verified body; ValueError when it is not one."""
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(payload, dict) or _nesting_depth(payload) > MAX_JSON_DEPTH:
+        raise ValueError("not a JSON object of a sane depth")
+    return payload
+
+
 @csrf_exempt
 @require_POST
 def receive_webhook(request, token: str):
+    sent_at = request.META.get(TIMESTAMP_HEADER, "")
+    if (refusal := _timestamp_refusal(sent_at)) is not None:
+        return refusal
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     too_large = _refuse(413, "body_too_large", f"The body is larger than {limit} bytes.")
     try:
@@ -55,23 +115,20 @@ def receive_webhook(request, token: str):
     if channel is None or not channel.platform_info.supports_webhooks:
         return _refuse(404, "unknown_channel", "No active channel has this webhook URL.")
 
-    try:
-        sent_at = int(request.META.get(TIMESTAMP_HEADER, ""))
-    except ValueError:
-        return _refuse(401, "missing_timestamp", "The X-Techoms-Timestamp header is missing or not a number.")
-    if abs(time.time() - sent_at) > settings.WEBHOOK_TOLERANCE_SECONDS:
-        return _refuse(401, "stale_timestamp", "The timestamp is more than 5 minutes away from now.")
     given = request.META.get(SIGNATURE_HEADER, "")
-    if not hmac.compare_digest(given.encode(), signature(channel.webhook_secret, body).encode()):
+    expected = signature(channel.webhook_secret, sent_at, body)
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         return _refuse(
-            401, "invalid_signature", "The signature does not match the body and the channel's secret."
+            401,
+            "invalid_signature",
+            "The signature does not match the timestamp, the body and the channel's secret.",
         )
 
     try:
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise ValueError
-        notice = connector_class(channel.platform).parse_webhook(payload)
+        notice = connector_class(channel.platform).parse_webhook(_parse_body(body))
+        # PostgreSQL text cannot hold NUL: refused here rather than failing the insert.
+        if "\x00" in "".join((notice.event_id, notice.topic, *notice.entity_ids)):
+            raise ValueError("NUL in the event")
     except (ValueError, ConnectorProtocolError):
         return _refuse(400, "invalid_body", "The body is not an event this channel's platform sends.")
 

@@ -42,12 +42,13 @@ def deliver(client, channel, order_ids, prefix="evt"):
         body = json.dumps(
             {"id": f"{prefix}-{n}", "topic": "orders/create", "entity_ids": [str(order_id)]}
         ).encode()
+        sent_at = str(int(time.time()))
         response = client.post(
             reverse("channel_webhook", args=[channel.webhook_token]),
             data=body,
             content_type="application/json",
-            HTTP_X_TECHOMS_SIGNATURE=signature(channel.webhook_secret, body),
-            HTTP_X_TECHOMS_TIMESTAMP=str(int(time.time())),
+            HTTP_X_TECHOMS_SIGNATURE=signature(channel.webhook_secret, sent_at, body),
+            HTTP_X_TECHOMS_TIMESTAMP=sent_at,
         )
         assert response.status_code == 202
 

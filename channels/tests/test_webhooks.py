@@ -1,5 +1,7 @@
 """Inbound webhooks: verification, de-duplication, size limit, and the sandbox sending them."""
 
+import hashlib
+import hmac
 import json
 import time
 
@@ -25,13 +27,16 @@ def channel(world):
     )
 
 
-def post(client, channel, body: bytes, *, secret=None, sent_at=None, token=None):
+def post(client, channel, body: bytes, *, secret=None, sent_at=None, token=None, signed=None):
+    """POST a delivery signed as a platform signs it; `sent_at` is the timestamp header's
+    text (now by default), `signed` a different signature header."""
+    sent_at = str(int(time.time())) if sent_at is None else str(sent_at)
     return client.post(
         reverse("channel_webhook", args=[token or channel.webhook_token]),
         data=body,
         content_type="application/json",
-        HTTP_X_TECHOMS_SIGNATURE=signature(secret or channel.webhook_secret, body),
-        HTTP_X_TECHOMS_TIMESTAMP=str(int(sent_at if sent_at is not None else time.time())),
+        HTTP_X_TECHOMS_SIGNATURE=signed or signature(secret or channel.webhook_secret, sent_at, body),
+        HTTP_X_TECHOMS_TIMESTAMP=sent_at,
     )
 
 
@@ -60,7 +65,7 @@ def test_wrong_signature_is_refused(client, channel):
 
 
 def test_stale_timestamp_is_refused(client, channel):
-    response = post(client, channel, event(), sent_at=time.time() - 301)
+    response = post(client, channel, event(), sent_at=int(time.time()) - 301)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "stale_timestamp"
     assert not WebhookEvent.objects.exists()
@@ -134,3 +139,90 @@ def test_sandbox_sends_signed_webhooks_the_portal_accepts(live_server, sandbox, 
     ]
     stored = WebhookEvent.objects.get(channel=channel)
     assert stored.topic == "orders/create"
+
+
+# The signature covers the timestamp ------------------------------------------------------
+
+
+def test_signature_of_the_body_alone_is_refused(client, channel):
+    body = event()
+    body_only = "sha256=" + hmac.new(channel.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    response = post(client, channel, body, signed=body_only)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_captured_delivery_sent_again_under_a_fresh_timestamp_is_refused(client, channel):
+    body = event()
+    earlier = str(int(time.time()) - 200)
+    captured = signature(channel.webhook_secret, earlier, body)
+    assert post(client, channel, body, sent_at=earlier, signed=captured).status_code == 202
+    WebhookEvent.objects.all().delete()
+    response = post(client, channel, body, signed=captured)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_the_documented_scheme_signs_timestamp_dot_body(channel):
+    body = b'{"id": "e"}'
+    expected = hmac.new(b"whsec_abc", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert signature("whsec_abc", "1700000000", body) == f"sha256={expected}"
+
+
+# The timestamp is parsed safely before anything else --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent_at", "code"),
+    [
+        ("", "missing_timestamp"),
+        ("soon", "missing_timestamp"),
+        ("1e999", "missing_timestamp"),
+        ("-1", "missing_timestamp"),
+        ("1700000000.5", "missing_timestamp"),
+        ("１７００００００００", "missing_timestamp"),  # full-width digits: str.isdigit() says yes
+        ("²", "missing_timestamp"),
+        ("1" + "0" * 400, "stale_timestamp"),  # 10^400
+        ("9" * 5000, "stale_timestamp"),  # past int()'s 4,300-digit limit
+        ("0", "stale_timestamp"),
+    ],
+)
+def test_unusable_timestamps_are_refused_before_the_body_or_the_channel_is_read(
+    client, channel, sent_at, code, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        response = post(client, channel, event(), sent_at=sent_at)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == code
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_timestamp_ahead_within_the_tolerance_is_accepted(client, channel):
+    assert post(client, channel, event(), sent_at=int(time.time()) + 200).status_code == 202
+
+
+# Bodies the parser cannot walk ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"id": ' + b"[" * 900 + b"]" * 900 + b', "topic": "orders/create"}',
+        b'{"id": "deep", "topic": "orders/create", "entity_ids": ' + b"[" * 40 + b"]" * 40 + b"}",
+    ],
+    ids=["100k-nested-lists", "900-deep-id", "40-deep-entity-ids"],
+)
+def test_deeply_nested_json_is_400(client, channel, body):
+    response = post(client, channel, body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_body"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_nul_in_the_event_is_400(client, channel):
+    response = post(client, channel, event(event_id="evt\x00-1"))
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()

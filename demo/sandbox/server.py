@@ -29,8 +29,10 @@ PAGE_SIZE = 50
 MAX_BODY = 1024 * 1024
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The portal's webhook signature: HMAC-SHA256 over `<timestamp>.<body>`, as a real
+    platform computes it on its side (the simulator imports no portal code)."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -86,14 +88,15 @@ class SandboxServer(ThreadingHTTPServer):
                 threading.Thread(target=self._deliver, args=(webhook, topic, body), daemon=True).start()
 
     def _deliver(self, webhook: dict, topic: str, body: bytes) -> None:
+        timestamp = str(int(time.time()))
         request = urllib.request.Request(  # noqa: S310 - the URL a shop registered, http(s) only
             webhook["url"],
             data=body,
             method="POST",
             headers={
                 "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(webhook["secret"], body),
-                TIMESTAMP_HEADER: str(int(time.time())),
+                SIGNATURE_HEADER: sign(webhook["secret"], timestamp, body),
+                TIMESTAMP_HEADER: timestamp,
             },
         )
         try:

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import services, tabs
@@ -78,6 +79,9 @@ def organization_list(request):
     return render(request, "accounts/organization_list.html", {"organizations": organizations})
 
 
+# Pages that may show a secret once (a new account's API key, a new person's one-time
+# password) are kept by no browser or proxy cache.
+@never_cache
 @login_required
 def organization_edit(request, org_id):
     if (page := _no_account_selected_or_page(request)) is not None:
@@ -163,6 +167,7 @@ def _announce_grant(request, assignment, password):
         messages.success(request, f"{assignment.user.email} is now {assignment.get_role_display()}.")
 
 
+@never_cache
 @login_required
 def current_account(request, tab="main"):
     if request.account is None:
@@ -170,6 +175,7 @@ def current_account(request, tab="main"):
     return _account_page(request, request.account_access, tab, base=("current_account_tab", {}))
 
 
+@never_cache
 @login_required
 def organization_account(request, org_id, account_id, tab="main"):
     if (page := _no_account_selected_or_page(request)) is not None:

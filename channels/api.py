@@ -158,7 +158,7 @@ class ChannelViewSet(
     def rotate_webhook_secret(self, request, pk=None):
         """A new signing secret, valid at once; the only time it is returned."""
         secret = self.call(services.rotate_webhook_secret, self.actor, self.get_object())
-        return Response({"webhook_secret": secret})
+        return Response({"webhook_secret": secret}, headers={"Cache-Control": "no-store"})
 
     @extend_schema(
         request=inline_serializer(

@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 
 from accounts.middleware import current_account_access
 from accounts.services import StaleVersionError
@@ -90,6 +91,8 @@ def _slug_of(kind: str) -> str:
     return next(slug for slug, k in KIND_SLUGS.items() if k == kind)
 
 
+# Shows the webhook signing secret once after creation or rotation: kept by no cache.
+@never_cache
 @login_required
 def channel_detail(request, channel_id):
     access = _access(request)

@@ -63,12 +63,13 @@ def test_a_whole_worker_killed_mid_import_is_swept_and_its_run_imports_each_orde
     assert 0 < before_kill < ORDERS
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
+    lost_task = run.task_id
     # The killed worker never acknowledged its message: it waits in Redis for an hour.
     assert jobs_queue(broker) == {"waiting": 0, "unacked": 1}
     # Within its lease the run may still be working somewhere: the sweeper leaves it.
     assert sweeper.sweep(run.lease_until - timedelta(seconds=1)) == {}
 
-    start_worker()
+    worker = start_worker()
     assert sweeper.sweep(run.lease_until + timedelta(seconds=1)) == {"lost_workers": 1}
     run = finished(run)
     assert run.status == RunStatus.SUCCESS
@@ -83,7 +84,8 @@ def test_a_whole_worker_killed_mid_import_is_swept_and_its_run_imports_each_orde
     # An hour later kombu gives the dead worker's message back: it finds its run over and
     # imports nothing again.
     assert restore_unacked(broker) == 1
-    wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "the old message taken and acked")
+    wait_for(lambda: f"execute_run[{lost_task}] succeeded" in worker.output(), "the old message to run")
+    wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "the old message acknowledged")
     again = JobRun.objects.get(pk=run.pk)
     assert (again.status, again.counts, again.finished_at) == (run.status, run.counts, run.finished_at)
     assert_each_order_once(linked.marketplace, placed)

@@ -2,7 +2,8 @@
 with PostgreSQL and Redis (throttle cache and broker; no Celery worker, so what the
 requests enqueue just waits in Redis), beside a floor and the issue's baseline.
 
-Two phases of the same length, the same clients and the same server:
+Two kinds of load, the same clients and the same server, taking turns in rounds (ABBA
+order, as bench/api_auth.py does) so that other work on the machine hits both alike:
 - the floor: every client asks a bare Django view that reads one row through the same
   stack (middleware, session and sign-in, the account context, PostgreSQL); it lives in
   the benchmark's own URLconf (bench/load_urls.py, selected by bench/load_settings.py);
@@ -25,7 +26,8 @@ average before each phase (other work on the machine shows there).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_load,
 recreated), BENCH_REDIS_URL (default redis://127.0.0.1:6379/7, flushed),
-BENCH_LOAD_SECONDS per phase (60), BENCH_LOAD_CLIENTS (50).
+BENCH_LOAD_SECONDS of each kind of load (60), BENCH_LOAD_ROUNDS they are cut into (6),
+BENCH_LOAD_CLIENTS (50).
 """
 
 import http.client
@@ -49,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_load")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))
+ROUNDS = int(os.environ.get("BENCH_LOAD_ROUNDS", "6"))
 CLIENTS = int(os.environ.get("BENCH_LOAD_CLIENTS", "50"))
 ACCOUNTS = ("LOAD-A", "LOAD-B")
 PRODUCTS = 200
@@ -407,10 +410,30 @@ def _row(label: str, s: dict) -> str:
     )
 
 
-def _report_phase(title: str, samples, elapsed: float, cpu: float, load: float, per_kind: bool) -> dict:
+class Phase:
+    """One kind of load over its rounds: samples, wall time, this process's CPU time and
+    the machine's load average before each round."""
+
+    def __init__(self, title: str, clients: list):
+        self.title, self.clients = title, clients
+        self.samples: list[tuple[str, str, float]] = []
+        self.elapsed = self.cpu = 0.0
+        self.loads: list[float] = []
+
+    def round(self, seconds: float) -> None:
+        samples, elapsed, cpu, load = _drive(self.clients, seconds)
+        self.samples += samples
+        self.elapsed += elapsed
+        self.cpu += cpu
+        self.loads.append(load)
+
+
+def _report_phase(phase: Phase, per_kind: bool) -> dict:
+    samples, elapsed, cpu = phase.samples, phase.elapsed, phase.cpu
     overall = _summary(samples, elapsed)
     print(
-        f"{title}: {elapsed:.1f} s; load average before {load:.2f}; "
+        f"{phase.title}: {elapsed:.1f} s in {len(phase.loads)} rounds; load average before a round "
+        f"{min(phase.loads):.2f}-{max(phase.loads):.2f}; "
         f"load generator CPU {cpu:.1f} s ({cpu / elapsed:.0%} of one core)"
     )
     print(
@@ -527,14 +550,15 @@ def main() -> None:
 
             print(
                 f"{CLIENTS} clients ({len(api_clients)} API, {len(sessions)} people) against gunicorn -w 2, "
-                f"DEBUG off, PostgreSQL, Redis; {SECONDS:g} s per phase"
+                f"DEBUG off, PostgreSQL, Redis; {SECONDS:g} s of each kind in {ROUNDS} rounds"
             )
             print("(conn: connection errors; other: any other unexpected answer; stale: 409, expected)")
-            floor_summary = _report_phase(
-                "floor (bare view, one row)", *_drive(floor, SECONDS), per_kind=False
-            )
-            samples, elapsed, cpu, load = _drive(mix, SECONDS)
-            mix_summary = _report_phase("mix (API and pages)", samples, elapsed, cpu, load, per_kind=True)
+            phases = [Phase("floor (bare view, one row)", floor), Phase("mix (API and pages)", mix)]
+            for n in range(ROUNDS):
+                for phase in phases if n % 2 == 0 else reversed(phases):
+                    phase.round(SECONDS / ROUNDS)
+            floor_summary = _report_phase(phases[0], per_kind=False)
+            mix_summary = _report_phase(phases[1], per_kind=True)
         finally:
             _stop_server(server)
         log = log_path.read_text()

@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from . import services
+from .forms import AdminSignInForm
 from .models import (
     Account,
     ApiValidationRule,
@@ -26,6 +27,9 @@ from .models import (
 from .selectors import validation_rules
 
 CONFIRM_LABEL = "Confirm Master Product Source change"
+
+# The admin's login asks the same failed sign-in throttle as the portal's.
+admin.site.login_form = AdminSignInForm
 
 
 @admin.register(User)

@@ -1,6 +1,9 @@
 """Forms of the account pages. They parse input for display; the rules live in services."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from channels.models import Channel
@@ -22,6 +25,7 @@ from .models import (
     WeightUnit,
 )
 from .services import ACCOUNT_SETTINGS_FIELDS
+from .sign_in import client_address, refusal
 
 YES_NO = [("True", "Yes"), ("False", "No")]
 
@@ -177,3 +181,23 @@ class NewAccountForm(forms.Form):
 
 class OrganizationForm(forms.Form):
     name = forms.CharField(label="Name", max_length=120)
+
+
+class SignInThrottleMixin:
+    """Asks the failed sign-in throttle before authenticating: once refused, even the right
+    password is refused, with the reason beside the form. Failures are counted by
+    accounts.sign_in's user_login_failed receiver."""
+
+    def clean(self):
+        refused = refusal(self.cleaned_data.get("username"), client_address(self.request))
+        if refused is not None:
+            raise ValidationError(refused.message, code="throttled")
+        return super().clean()
+
+
+class SignInForm(SignInThrottleMixin, AuthenticationForm):
+    """The portal's login page."""
+
+
+class AdminSignInForm(SignInThrottleMixin, AdminAuthenticationForm):
+    """The admin's login page (admin.site.login_form)."""

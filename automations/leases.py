@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -34,10 +34,25 @@ def running_lease(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
 
 
+# A run whose worker was lost this many times fails with the reason instead of being
+# tried again (the sweeper and a redelivered message alike): a run that kills its worker
+# each time (out of memory on one record, the hard time limit) would otherwise go round
+# for ever, since Celery puts a lost worker's message back without counting.
+MAX_LOST_WORKERS = 3
+
+
+def lost_too_often(times: int) -> str:
+    return (
+        f"The worker running this job was lost {times} times (stopped or killed before it "
+        "finished): the run stopped here; the job's next run tries again."
+    )
+
+
 def claim(run_id: int, task_id: str = "") -> str | None:
     """Take a run for one attempt: "claimed" (it was queued), "resumed" (it was Running
     but its worker was lost: the lease ran out, or this very task was delivered again),
-    or None (another worker has it, or it is finished)."""
+    or None (another worker has it, or it is finished; or its worker was now lost
+    MAX_LOST_WORKERS times, and it failed)."""
     now = timezone.now()
     values = {
         "status": RunStatus.RUNNING,
@@ -51,9 +66,30 @@ def claim(run_id: int, task_id: str = "") -> str | None:
     lost = Q(lease_until__lt=now)
     if task_id:
         lost |= Q(task_id=task_id)
-    if JobRun.objects.filter(lost, pk=run_id, status=RunStatus.RUNNING).update(**values):
-        return "resumed"
-    return None
+    with transaction.atomic():
+        run = (
+            JobRun.objects.select_for_update()
+            .filter(lost, pk=run_id, status=RunStatus.RUNNING)
+            .only("counts", "messages")
+            .first()
+        )
+        if run is None:
+            return None
+        # Counted here, in the row, not in the attempt's memory: the attempt may die too.
+        times = run.counts.get("lost_workers", 0) + 1
+        counts = {**run.counts, "lost_workers": times}
+        if times >= MAX_LOST_WORKERS:
+            JobRun.objects.filter(pk=run_id).update(
+                status=RunStatus.FAILED,
+                finished_at=now,
+                counts=counts,
+                messages=[*run.messages, lost_too_often(times)],
+                lease_until=None,
+                task_id="",
+            )
+            return None
+        JobRun.objects.filter(pk=run_id).update(counts=counts, **values)
+    return "resumed"
 
 
 def durably(write: Callable[[], T]) -> T:

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import outbox
+from .leases import MAX_LOST_WORKERS, lost_too_often
 from .models import JobRun, RunStatus, ScheduleEntry
 from .publish import QUEUED_LEASE, Message, send_runs
 
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 # An unconfirmed Queued run is sent again this long after it was queued: its own
 # commit hook had every chance to send it by then.
 PUBLISH_GRACE = timedelta(seconds=60)
-MAX_LOST_WORKERS = 3
 BATCH = 500
 
 
@@ -62,11 +62,7 @@ def _recover_lost(now: datetime) -> tuple[int, int]:
             run.lease_until, run.task_id = None, ""
             if times >= MAX_LOST_WORKERS:
                 run.status, run.finished_at = RunStatus.FAILED, now
-                run.messages = [
-                    *run.messages,
-                    f"The worker running this job was lost {times} times (stopped or killed "
-                    "before it finished): the run stopped here; the job's next run tries again.",
-                ]
+                run.messages = [*run.messages, lost_too_often(times)]
                 failed += 1
             else:
                 run.status = RunStatus.QUEUED

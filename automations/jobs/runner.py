@@ -133,8 +133,7 @@ def run_job(
     if taken is None:
         return run
     report = Report()
-    if taken == "resumed":
-        run.counts["lost_workers"] = run.counts.get("lost_workers", 0) + 1
+    if taken == "resumed":  # claim counted the lost worker in the run's counts
         report.note("The worker running this job was lost before it finished; it ran again.", problem=False)
     _execute(run, report, run.target_ids if ids is None else ids, http)
     attempt = run.counts.get("attempts", 0) + 1

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -237,59 +236,73 @@ def start_worker(transactional_db, broker, sandbox, tmp_path):
         worker.kill()
 
 
+class HeldOrder:
+    """An uncommitted sales order with a channel order's (channel, external id), kept
+    open by a connection of its own until `release()`: the worker's insert of that
+    order waits on the unique index (PostgreSQL waits for the holder to end), so an
+    Import Orders run is paused Running at a known order with the orders before it
+    stored, whatever the machine's speed. Releasing rolls the held order back."""
+
+    def __init__(self, channel, external_id: str):
+        self._ready, self._release = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._hold, args=(channel, external_id), name="held-order")
+        self._thread.start()
+        assert self._ready.wait(SETTLE), "the held order was not stored"
+
+    def _hold(self, channel, external_id: str) -> None:
+        from orders.models import OrderSource, SalesOrder
+
+        try:
+            with transaction.atomic():
+                SalesOrder.objects.create(
+                    account_id=channel.account_id,
+                    channel=channel,
+                    source=OrderSource.CHANNEL,
+                    external_id=external_id,
+                    number=f"HELD-{external_id}",
+                    ordered_at=timezone.now(),
+                )
+                self._ready.set()
+                self._release.wait(SETTLE)
+                transaction.set_rollback(True)
+        except DatabaseError:
+            pass  # its connection was terminated by the test: rolled back all the same
+        finally:
+            self._ready.set()
+            connections.close_all()
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join(SETTLE)
+
+
 @pytest.fixture
 def hold_order():
-    """Pause an Import Orders run at a known order: an uncommitted sales order with that
-    order's (channel, external id), held open by another connection, makes the worker's
-    insert of it wait on the unique index (PostgreSQL waits for the holder to end). The
-    run is then Running with the orders before it stored, whatever the machine's speed;
-    leaving the block rolls the held order back and the insert may proceed."""
-    from orders.models import OrderSource, SalesOrder
+    held: list[HeldOrder] = []
 
-    @contextmanager
-    def hold(channel, external_id: str):
-        ready, release = threading.Event(), threading.Event()
+    def hold(channel, external_id: str) -> HeldOrder:
+        held.append(HeldOrder(channel, external_id))
+        return held[-1]
 
-        def holder():
-            try:
-                with transaction.atomic():
-                    SalesOrder.objects.create(
-                        account_id=channel.account_id,
-                        channel=channel,
-                        source=OrderSource.CHANNEL,
-                        external_id=external_id,
-                        number=f"HELD-{external_id}",
-                        ordered_at=timezone.now(),
-                    )
-                    ready.set()
-                    release.wait(SETTLE)
-                    transaction.set_rollback(True)
-            except DatabaseError:
-                pass  # its connection was terminated by the test: rolled back all the same
-            finally:
-                ready.set()
-                connections.close_all()
-
-        thread = threading.Thread(target=holder, name="hold-order")
-        thread.start()
-        ready.wait(SETTLE)
-        try:
-            yield
-        finally:
-            release.set()
-            thread.join(SETTLE)
-
-    return hold
+    yield hold
+    for h in held:
+        h.release()
 
 
-def waiting_on_a_lock() -> int:
-    """Connections of the test database waiting on a lock (a worker held by hold_order)."""
+def lock_waiters() -> set[int]:
+    """Backends of the test database waiting on a lock (a worker paused by a HeldOrder)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'"
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
-        return cursor.fetchone()[0]
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def paused(seen: set[int]) -> int:
+    """Wait until a backend not in `seen` waits on a held order; its pid (added to seen)."""
+    (pid, *_) = wait_for(lambda: lock_waiters() - seen, "the import to reach the held order")
+    seen.add(pid)
+    return pid
 
 
 def jobs_queue(server: RedisServer) -> dict:

@@ -16,7 +16,7 @@ from automations.services import request_sync
 from channels.platforms import JobType
 from orders.models import SalesOrder
 
-from .conftest import jobs_queue, needs_services, restore_unacked, wait_for, waiting_on_a_lock
+from .conftest import jobs_queue, needs_services, paused, restore_unacked, wait_for
 
 pytestmark = [needs_services, pytest.mark.django_db(transaction=True)]
 
@@ -55,11 +55,12 @@ def test_a_whole_worker_killed_mid_import_is_swept_and_its_run_imports_each_orde
 ):
     placed = place_orders(linked)
     worker = start_worker()
-    with hold_order(linked.marketplace, placed[ORDERS // 2]):
-        run = request_sync(linked.world.account_admin, linked.marketplace, JobType.IMPORT_ORDERS)
-        wait_for(waiting_on_a_lock, "the import to reach the held order")
-        before_kill = stored(linked.marketplace)
-        worker.kill()
+    held = hold_order(linked.marketplace, placed[ORDERS // 2])
+    run = request_sync(linked.world.account_admin, linked.marketplace, JobType.IMPORT_ORDERS)
+    paused(set())
+    before_kill = stored(linked.marketplace)
+    worker.kill()
+    held.release()
     assert 0 < before_kill < ORDERS
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
@@ -88,5 +89,68 @@ def test_a_whole_worker_killed_mid_import_is_swept_and_its_run_imports_each_orde
     wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "the old message acknowledged")
     again = JobRun.objects.get(pk=run.pk)
     assert (again.status, again.counts, again.finished_at) == (run.status, run.counts, run.finished_at)
+    assert_each_order_once(linked.marketplace, placed)
+    assert_nothing_left_behind()
+
+
+def test_a_pool_child_killed_mid_import_is_taken_over_at_once_by_its_redelivered_message(
+    start_worker, linked, hold_order, broker
+):
+    placed = place_orders(linked)
+    worker = start_worker()
+    held = hold_order(linked.marketplace, placed[ORDERS // 2])
+    run = request_sync(linked.world.account_admin, linked.marketplace, JobType.IMPORT_ORDERS)
+    paused(set())
+    before_kill = stored(linked.marketplace)
+    task_id = JobRun.objects.get(pk=run.pk).task_id
+    child = worker.kill_pool_child()
+    held.release()
+
+    # No sweep and no lease to wait for (it is 11 minutes): the main process puts the
+    # message back (reject on worker lost), a new pool child takes it, and the run
+    # remembers that task id as its own attempt's.
+    run = finished(run)
+    assert run.status == RunStatus.SUCCESS
+    assert run.counts == {
+        "imported": ORDERS - before_kill,
+        "already_imported": before_kill,
+        "lost_workers": 1,
+    }
+    assert any("lost before it finished; it ran again" in m for m in run.messages), run.messages
+    assert worker.output().count(f"execute_run[{task_id}] received") == 2
+    assert child not in worker.pool
+    assert_each_order_once(linked.marketplace, placed)
+    wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "the message acknowledged")
+    assert_nothing_left_behind()
+
+
+def test_a_run_whose_pool_child_dies_at_every_attempt_fails_with_the_reason_instead_of_looping(
+    start_worker, linked, hold_order, broker
+):
+    """A run that kills its worker each time (out of memory on a poison record, a hard
+    time limit) must not be delivered again for ever: after MAX_LOST_WORKERS lost
+    workers it fails and says why, like a run the sweeper found lost that often."""
+    placed = place_orders(linked, 40)
+    worker = start_worker()
+    seen: set[int] = set()
+    held = hold_order(linked.marketplace, placed[10])
+    run = request_sync(linked.world.account_admin, linked.marketplace, JobType.IMPORT_ORDERS)
+    for next_held in (placed[20], placed[30], None):
+        paused(seen)
+        worker.kill_pool_child()
+        # The next attempt is paused further on (held before this one is released).
+        following = hold_order(linked.marketplace, next_held) if next_held else None
+        held.release()
+        held = following
+
+    run = finished(run)
+    assert run.status == RunStatus.FAILED
+    assert run.counts.get("lost_workers") == sweeper.MAX_LOST_WORKERS
+    assert f"lost {sweeper.MAX_LOST_WORKERS} times" in run.messages[-1], run.messages
+    wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "the message acknowledged")
+    # What the attempts stored is there once; the next run imports the rest, once.
+    assert 0 < stored(linked.marketplace) < len(placed)
+    again = finished(request_sync(linked.world.account_admin, linked.marketplace, JobType.IMPORT_ORDERS))
+    assert again.status == RunStatus.SUCCESS
     assert_each_order_once(linked.marketplace, placed)
     assert_nothing_left_behind()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import services, tabs
+from . import services, shown_once, tabs
 from .api_keys import masked
 from .forms import (
     AccountMainForm,
@@ -32,7 +32,10 @@ from .selectors import (
     validation_rules,
 )
 
-SHOWN_KEY = "api_key_to_show:{}"
+# shown_once slots: the new API key of an account, a new person's one-time password at an
+# account or an organization.
+API_KEY_SLOT = "api_key:{}"
+PASSWORD_SLOT = "password:{}:{}"  # noqa: S105 - a slot name, not a password
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -111,7 +114,7 @@ def organization_edit(request, org_id):
                         code=data["code"],
                         timezone_name=data["timezone"],
                     )
-                    request.session[SHOWN_KEY.format(account.pk)] = key
+                    shown_once.keep(request, API_KEY_SLOT.format(account.pk), key)
                     messages.success(request, f"Account {account.code} created.")
                     return redirect("organization_account", org_id=organization.pk, account_id=account.pk)
             elif action == "grant_role":
@@ -123,7 +126,7 @@ def organization_edit(request, org_id):
                         role_form.cleaned_data["email"],
                         role_form.cleaned_data["role"],
                     )
-                    _announce_grant(request, assignment, password)
+                    _announce_grant(request, assignment, password, ("organization", organization.pk))
                     return redirect("organization_edit", org_id=organization.pk)
             elif action == "revoke_role":
                 assignment = get_object_or_404(
@@ -152,16 +155,22 @@ def organization_edit(request, org_id):
             "org_form": org_form,
             "account_form": account_form,
             "role_form": role_form,
+            "new_password": shown_once.take(request, PASSWORD_SLOT.format("organization", organization.pk)),
         },
     )
 
 
-def _announce_grant(request, assignment, password):
+def _announce_grant(request, assignment, password, where: tuple[str, int]):
+    """The grant's message; a new person's one-time password waits encrypted for the next
+    page (the messages cookie is only signed: anyone holding it could read it)."""
     if password:
+        shown_once.keep(
+            request, PASSWORD_SLOT.format(*where), {"email": assignment.user.email, "password": password}
+        )
         messages.success(
             request,
-            f"{assignment.user.email} was created as {assignment.get_role_display()}. "
-            f"One-time password (shown once): {password}",
+            f"{assignment.user.email} was created as {assignment.get_role_display()}; "
+            "their one-time password is shown below, once.",
         )
     else:
         messages.success(request, f"{assignment.user.email} is now {assignment.get_role_display()}.")
@@ -228,10 +237,10 @@ def _account_page(request, access, tab, base):
 def _main_tab(request, access, here):
     account = access.account
     form_kwargs = {"account": account, "organizations": organizations_for(request.user), "access": access}
-    shown_key = request.session.pop(SHOWN_KEY.format(account.pk), None)
+    shown_key = shown_once.take(request, API_KEY_SLOT.format(account.pk))
     if request.method == "POST" and request.POST.get("action") == "regenerate_key":
         key = services.regenerate_api_key(request.user, account)
-        request.session[SHOWN_KEY.format(account.pk)] = key
+        shown_once.keep(request, API_KEY_SLOT.format(account.pk), key)
         messages.success(request, "A new API key was generated; the previous key no longer works.")
         return redirect(here)
     # Disabled fields (Organization and License Type for account-level roles, all of
@@ -361,7 +370,7 @@ def _users_tab(request, access, here):
                     assignment, password = services.grant_account_role(
                         request.user, account, form.cleaned_data["email"], form.cleaned_data["role"]
                     )
-                    _announce_grant(request, assignment, password)
+                    _announce_grant(request, assignment, password, ("account", account.pk))
                     return redirect(here)
             elif action == "revoke_role":
                 assignment = get_object_or_404(account.roles, pk=request.POST.get("assignment"))
@@ -377,6 +386,7 @@ def _users_tab(request, access, here):
                 messages.error(request, " ".join(error.messages))
     return {
         "form": form,
+        "new_password": shown_once.take(request, PASSWORD_SLOT.format("account", account.pk)),
         "account_roles": account.roles.select_related("user").order_by("user__email"),
         "organization_roles": RoleAssignment.objects.filter(
             organization=account.organization, role__in=ORGANIZATION_ROLES

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from accounts import shown_once
 from accounts.middleware import current_account_access
 from accounts.services import StaleVersionError
 from automations.models import FINISHED_STATUSES
@@ -24,7 +25,8 @@ from .platforms import ChannelKind, JobType
 from .selectors import channel_for, product_job_warning
 
 KIND_SLUGS = {"sales-channels": ChannelKind.SALES, "fulfillment-channels": ChannelKind.FULFILLMENT}
-SECRET_SHOWN_KEY = "webhook_secret_to_show:{}"  # noqa: S105 - a session key name
+# The shown_once slot of a channel's new signing secret (kept encrypted until shown).
+SECRET_SLOT = "webhook_secret:{}"  # noqa: S105 - a slot name, not a secret
 RECENT_RUNS = 20
 
 
@@ -77,7 +79,7 @@ def channel_add(request, kind_slug):
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            request.session[SECRET_SHOWN_KEY.format(channel.pk)] = channel.webhook_secret
+            shown_once.keep(request, SECRET_SLOT.format(channel.pk), channel.webhook_secret)
             messages.success(request, f"Channel {channel.name} created.")
             return redirect("channel_detail", channel_id=channel.pk)
     return render(
@@ -138,7 +140,7 @@ def channel_detail(request, channel_id):
             "webhook_url": request.build_absolute_uri(
                 reverse("channel_webhook", args=[channel.webhook_token])
             ),
-            "shown_secret": request.session.pop(SECRET_SHOWN_KEY.format(channel.pk), None),
+            "shown_secret": shown_once.take(request, SECRET_SLOT.format(channel.pk)),
             "jobs": jobs,
             "kind_slug": _slug_of(channel.kind),
             "last_push": _last_push(channel),
@@ -187,7 +189,7 @@ def _post_action(request, channel):
             return redirect(here), None, None
         elif action == "rotate_secret":
             secret = services.rotate_webhook_secret(request.user, channel)
-            request.session[SECRET_SHOWN_KEY.format(channel.pk)] = secret
+            shown_once.keep(request, SECRET_SLOT.format(channel.pk), secret)
             messages.success(
                 request, "A new signing secret was generated; the previous one no longer verifies."
             )

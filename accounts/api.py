@@ -9,18 +9,18 @@ from dataclasses import asdict
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
-from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oms.api_errors import ErrorSerializer
+from oms.api_errors import error_responses
+from oms.api_input import ApiQuerySerializer
 
 from . import services
-from .api_auth import request_access
+from .api_base import AccountScopedView, StrictPageSizeMixin
 from .models import ORGANIZATION_ROLES, RoleAssignment
 from .serializers import (
     AccountSerializer,
@@ -34,56 +34,26 @@ from .serializers import (
 )
 
 
-def _errors(*statuses: int) -> dict:
-    descriptions = {
-        400: "Invalid input, field by field; nothing was changed.",
-        401: "No API key, or an invalid or revoked one.",
-        403: "The caller may read but not change this (or CSRF failed for a session).",
-        404: "Not found in the caller's account (another tenant's ids answer the same).",
-        409: "The version sent is stale: someone saved since it was read; nothing was changed.",
-        429: "Too many requests for this key; see Retry-After.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in statuses}
+class AccountChangeOptionsSerializer(ApiQuerySerializer):
+    dry_run = serializers.BooleanField(default=False, help_text="Validate and preview; save nothing.")
+    confirm = serializers.BooleanField(default=False, help_text="Confirm a Master Product Source change.")
 
 
-READ_ERRORS = _errors(401, 404, 429)
+class DryRunSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    account = AccountSerializer(help_text="The account as it would be; nothing was saved.")
+    preflight = serializers.JSONField(
+        allow_null=True, help_text="What a Master Product Source change would do; null without one."
+    )
 
 
-class VersionConflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "stale_version"
-
-    def __init__(self, error: services.StaleVersionError):
-        super().__init__(str(error))
-        self.extra = {"current_version": error.current_version}
-
-
-class AccountApiView(GenericAPIView):
-    """Resolves the caller's account once per request, or answers 404."""
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        self.access = request_access(request)
-        self.account = self.access.account
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "account": getattr(self, "account", None)}
-
-    def filters(self, serializer_class) -> dict:
-        query = serializer_class(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return query.validated_data
-
-
-class AccountView(AccountApiView):
+class AccountView(AccountScopedView):
     """The settings of the caller's account: the portal's Main and API Validation Rules tabs."""
 
     serializer_class = AccountSerializer
+    read_only_message = "Account Users may read the settings, not change them."
 
-    @extend_schema(
-        summary="The account's settings and API validation rules",
-        responses={200: AccountSerializer, **READ_ERRORS},
-    )
+    @extend_schema(summary="The account's settings and API validation rules")
     def get(self, request):
         return Response(self.get_serializer(self.account).data)
 
@@ -97,64 +67,49 @@ class AccountView(AccountApiView):
             "Changing Master Product Source on an account with products answers 409 "
             "`confirmation_required` with the preflight unless `?confirm=1` is sent."
         ),
-        parameters=[
-            OpenApiParameter("dry_run", bool, description="Validate and preview; save nothing."),
-            OpenApiParameter("confirm", bool, description="Confirm a Master Product Source change."),
-        ],
-        responses={200: AccountSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+        parameters=[AccountChangeOptionsSerializer],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="AccountOrDryRun",
+                serializers=[AccountSerializer, DryRunSerializer],
+                resource_type_field_name=None,
+            ),
+            **error_responses(
+                409,
+                e409="The version sent is stale (`stale_version`), or a Master Product Source "
+                "change awaits `?confirm=1` (`confirmation_required`, with the preflight); "
+                "nothing was changed.",
+            ),
+        },
     )
     def patch(self, request):
-        if not self.access.can_edit_settings:
-            raise exceptions.PermissionDenied("Account Users may read the settings, not change them.")
+        options = self.filters(AccountChangeOptionsSerializer)
         serializer = self.get_serializer(self.account, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         settings = AccountSerializer.settings_changes(data)
-        dry_run = request.query_params.get("dry_run") in ("1", "true")
-        if "version" in data and dry_run:
+        if "version" in data and options["dry_run"]:
             return self._dry_run(request, settings, data["version"])
-        try:
-            with transaction.atomic():
-                if "version" in data:
-                    services.update_account_settings(
-                        request.user,
-                        self.account,
-                        settings,
-                        data["version"],
-                        confirm=request.query_params.get("confirm") in ("1", "true"),
-                    )
-                if "validation_rules" in data:
-                    services.update_validation_rules(
-                        request.user,
-                        self.account,
-                        ValidationRulesSerializer.as_service_rules(data["validation_rules"]),
-                        data["validation_rules_version"],
-                    )
-        except services.StaleVersionError as error:
-            raise VersionConflict(error) from None
-        except services.ConfirmationRequired as question:
-            # Read once the transaction has rolled back: the preflight may fetch the
-            # master channel's catalogue, which must not hold the account's row lock.
-            return Response(
-                {
-                    "code": "confirmation_required",
-                    "message": (
-                        "Changing the Master Product Source of an account with products can duplicate "
-                        "products: read the preflight, then send the same PATCH with ?confirm=1."
-                    ),
-                    "preflight": _as_dict(question.preflight),
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+        # A stale version answers 409 `stale_version`, an unconfirmed Master Product Source
+        # change 409 `confirmation_required` with its preflight (accounts.api_base).
+        with transaction.atomic():
+            if "version" in data:
+                services.update_account_settings(
+                    request.user, self.account, settings, data["version"], confirm=options["confirm"]
+                )
+            if "validation_rules" in data:
+                services.update_validation_rules(
+                    request.user,
+                    self.account,
+                    ValidationRulesSerializer.as_service_rules(data["validation_rules"]),
+                    data["validation_rules_version"],
+                )
         self.account.refresh_from_db()
         return Response(self.get_serializer(self.account).data)
 
     def _dry_run(self, request, settings: dict, version: int) -> Response:
         """Validate without saving and say what a Master Product Source change would do."""
-        try:
-            preview = services.preview_account_settings(request.user, self.account, settings, version)
-        except services.StaleVersionError as error:
-            raise VersionConflict(error) from None
+        preview = services.preview_account_settings(request.user, self.account, settings, version)
         return Response(
             {
                 "dry_run": True,
@@ -168,25 +123,15 @@ def _as_dict(preflight) -> dict | None:
     return asdict(preflight) if preflight is not None else None
 
 
-class ApiPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
-class AuditLogPagination(CursorPagination):
+class AuditLogPagination(StrictPageSizeMixin, CursorPagination):
     # Entries keep arriving while a client pages; a cursor neither skips nor repeats.
     ordering = ("-at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
-class WarehouseListView(AccountApiView):
+class WarehouseListView(AccountScopedView):
     """The account's warehouses: read with any key or role, add with organization-level roles."""
 
     serializer_class = WarehouseSerializer
-    pagination_class = ApiPagination
 
     def get_queryset(self):
         return self.account.warehouses.order_by("name", "id")
@@ -194,12 +139,12 @@ class WarehouseListView(AccountApiView):
     @extend_schema(
         summary="The account's warehouses",
         parameters=[WarehouseFilterSerializer],
-        responses={200: WarehouseSerializer(many=True), **_errors(400, 401, 404, 429)},
+        responses=WarehouseSerializer(many=True),
     )
     def get(self, request):
         filters = self.filters(WarehouseFilterSerializer)
         warehouses = self.get_queryset()
-        if filters["is_active"] is not None:
+        if "is_active" in filters:
             warehouses = warehouses.filter(is_active=filters["is_active"])
         if filters.get("code"):
             warehouses = warehouses.filter(code__iexact=filters["code"])
@@ -210,8 +155,7 @@ class WarehouseListView(AccountApiView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
-        summary="Add a warehouse (organization-level roles only)",
-        responses={201: WarehouseSerializer, **_errors(400, 401, 403, 404, 429)},
+        summary="Add a warehouse (organization-level roles only)", responses={201: WarehouseSerializer}
     )
     def post(self, request):
         if not self.access.can_manage_warehouses:
@@ -227,7 +171,7 @@ class WarehouseListView(AccountApiView):
         return Response(self.get_serializer(warehouse).data, status=status.HTTP_201_CREATED)
 
 
-class WarehouseDetailView(AccountApiView):
+class WarehouseDetailView(AccountScopedView):
     """One warehouse of the account; another account's ids answer 404."""
 
     serializer_class = WarehouseSerializer
@@ -235,14 +179,11 @@ class WarehouseDetailView(AccountApiView):
     def get_object(self):
         return get_object_or_404(self.account.warehouses, pk=self.kwargs["pk"])
 
-    @extend_schema(summary="One warehouse", responses={200: WarehouseSerializer, **READ_ERRORS})
+    @extend_schema(summary="One warehouse")
     def get(self, request, pk):
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(
-        summary="Edit, deactivate or reactivate a warehouse (organization-level roles only)",
-        responses={200: WarehouseSerializer, **_errors(400, 401, 403, 404, 429)},
-    )
+    @extend_schema(summary="Edit, deactivate or reactivate a warehouse (organization-level roles only)")
     def patch(self, request, pk):
         warehouse = self.get_object()
         if not self.access.can_manage_warehouses:
@@ -259,16 +200,15 @@ class WarehouseDetailView(AccountApiView):
         return Response(self.get_serializer(warehouse).data)
 
 
-class AccountUserListView(AccountApiView):
+class AccountUserListView(AccountScopedView):
     """People with a role at the account: its own roles and its organization's."""
 
     serializer_class = AccountUserSerializer
-    pagination_class = ApiPagination
 
     @extend_schema(
         summary="Who has which role at the account (read-only)",
         parameters=[AccountUserFilterSerializer],
-        responses={200: AccountUserSerializer(many=True), **_errors(400, 401, 404, 429)},
+        responses=AccountUserSerializer(many=True),
     )
     def get(self, request):
         filters = self.filters(AccountUserFilterSerializer)
@@ -286,7 +226,7 @@ class AccountUserListView(AccountApiView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-class AuditLogView(AccountApiView):
+class AuditLogView(AccountScopedView):
     """The account's audit log: who changed which field when, old and new value."""
 
     serializer_class = AuditEntrySerializer
@@ -296,7 +236,7 @@ class AuditLogView(AccountApiView):
         summary="Every saved change of the account, newest first (read-only)",
         description="Readable by API keys and organization-level roles. Secrets are never logged.",
         parameters=[AuditEntryFilterSerializer],
-        responses={200: AuditEntrySerializer(many=True), **_errors(400, 401, 403, 404, 429)},
+        responses={200: AuditEntrySerializer(many=True), **error_responses(403)},
     )
     def get(self, request):
         if not self.access.can_read_audit_log:

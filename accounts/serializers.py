@@ -8,6 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from oms.api_input import ApiModelSerializer, ApiQuerySerializer, ApiSerializer, IdField
+
 from . import services
 from .api_keys import masked
 from .models import (
@@ -23,7 +25,7 @@ from .models import (
 from .selectors import validation_rules
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(ApiSerializer):
     """Refuses fields it does not know, so that a misspelt setting is not silently ignored."""
 
     def to_internal_value(self, data):
@@ -39,7 +41,7 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class RelatedIdField(serializers.IntegerField):
+class RelatedIdField(IdField):
     """The id of a related object; the service resolves it inside the actor's scope.
 
     A PrimaryKeyRelatedField would look ids up across all tenants and so answer
@@ -100,7 +102,7 @@ class ApiKeyInfoSerializer(serializers.Serializer):
         return masked(account.api_key_prefix)
 
 
-class AccountSerializer(StrictSerializer, serializers.ModelSerializer):
+class AccountSerializer(StrictSerializer, ApiModelSerializer):
     """The Main tab's settings and the API Validation Rules of the account.
 
     To change settings send the `version` you read (and `validation_rules_version` to
@@ -161,7 +163,7 @@ class AccountSerializer(StrictSerializer, serializers.ModelSerializer):
         return {field: value for field, value in data.items() if field not in versions}
 
 
-class WarehouseSerializer(StrictSerializer, serializers.ModelSerializer):
+class WarehouseSerializer(StrictSerializer, ApiModelSerializer):
     is_default = serializers.SerializerMethodField(help_text="The account's Default Warehouse.")
 
     class Meta:
@@ -178,13 +180,13 @@ class WarehouseSerializer(StrictSerializer, serializers.ModelSerializer):
         return self.context["account"].default_warehouse_id == warehouse.pk
 
 
-class WarehouseFilterSerializer(serializers.Serializer):
-    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+class WarehouseFilterSerializer(ApiQuerySerializer):
+    is_active = serializers.BooleanField(required=False)
     code = serializers.CharField(required=False, help_text="Exact code, ignoring case.")
     search = serializers.CharField(required=False, help_text="Part of the name or the code.")
 
 
-class AccountUserSerializer(serializers.ModelSerializer):
+class AccountUserSerializer(ApiModelSerializer):
     """One role of one person at this account (organization roles included)."""
 
     email = serializers.EmailField(source="user.email", read_only=True)
@@ -202,11 +204,11 @@ class AccountUserSerializer(serializers.ModelSerializer):
         return "account" if assignment.account_id else "organization"
 
 
-class AccountUserFilterSerializer(serializers.Serializer):
+class AccountUserFilterSerializer(ApiQuerySerializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
 
 
-class AuditEntrySerializer(serializers.ModelSerializer):
+class AuditEntrySerializer(ApiModelSerializer):
     actor = serializers.CharField(
         source="actor_label", read_only=True, help_text="A person's email, an API key, or system."
     )
@@ -217,7 +219,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AuditEntryFilterSerializer(serializers.Serializer):
+class AuditEntryFilterSerializer(ApiQuerySerializer):
     action = serializers.CharField(required=False, help_text="e.g. `account_settings_changed`.")
     since = serializers.DateTimeField(required=False, help_text="Entries at or after this instant.")
     until = serializers.DateTimeField(required=False, help_text="Entries before this instant.")

@@ -2,75 +2,133 @@
 automation settings, and job runs; each job with its next_runs preview. Writes go
 through automations.services, scoped like every account endpoint."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.services import StaleVersionError
+from accounts.api_base import AccountScopedView, AccountScopedViewSet
 from channels.api import JobRunSerializer
-from channels.api_support import AccountScopedViewSet
 from channels.models import Channel
 from channels.platforms import JobType
-from channels.selectors import product_job_warning, request_account
+from channels.selectors import product_job_warning
+from oms.api_errors import error_responses
+from oms.api_input import ApiQuerySerializer, ApiSerializer
 
-from . import selectors, services
+from . import schedule, selectors, services
 from .models import ChannelAutomation, JobRun, Mode, RunJobType, RunStatus, Trigger
-from .views import JOB_FIELDS
 
-RECURRING_JOB = inline_serializer(
-    "RecurringJob",
-    {
-        "job_type": serializers.CharField(),
-        "label": serializers.CharField(),
-        "enabled": serializers.BooleanField(),
-        "period_minutes": serializers.IntegerField(),
-        "delay_minutes": serializers.IntegerField(allow_null=True),
-        "warning": serializers.CharField(),
-        "channels": serializers.ListField(child=serializers.IntegerField()),
-        "next_runs": inline_serializer(
-            "NextRuns", {"local": serializers.DateTimeField(), "utc": serializers.DateTimeField()}, many=True
-        ),
-    },
-    many=True,
-)
-RECURRING_JOBS = inline_serializer(
-    "RecurringJobs", {"version": serializers.IntegerField(), "jobs": RECURRING_JOB}
-)
-CHANNEL_JOBS = inline_serializer(
-    "ChannelJobs", {"mode": serializers.CharField(), "jobs": serializers.ListField()}
-)
+STALE = error_responses(409, e409="The version sent is stale: someone saved since it was read.")
+
+
+class NextRunSerializer(serializers.Serializer):
+    local = serializers.DateTimeField(help_text="In the account's time zone.")
+    utc = serializers.DateTimeField()
+
+
+class RecurringJobSerializer(serializers.Serializer):
+    job_type = serializers.ChoiceField(choices=JobType.choices)
+    label = serializers.CharField()
+    enabled = serializers.BooleanField()
+    period_minutes = serializers.IntegerField()
+    delay_minutes = serializers.IntegerField(allow_null=True)
+    warning = serializers.CharField(allow_blank=True)
+    channels = serializers.ListField(child=serializers.IntegerField())
+    next_runs = NextRunSerializer(many=True)
+
+
+class RecurringJobsSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    jobs = RecurringJobSerializer(many=True)
+
+
+class ChannelJobSerializer(serializers.Serializer):
+    job_type = serializers.ChoiceField(choices=JobType.choices)
+    label = serializers.CharField()
+    enabled = serializers.BooleanField()
+    period_minutes = serializers.IntegerField(allow_null=True)
+    delay_minutes = serializers.IntegerField(allow_null=True)
+    webhook_delay_minutes = serializers.IntegerField(allow_null=True)
+    emergency_period_minutes = serializers.IntegerField(allow_null=True)
+    emergency_active = serializers.BooleanField()
+    warning = serializers.CharField(allow_blank=True)
+    next_runs = NextRunSerializer(many=True)
+
+
+class ChannelJobsSerializer(serializers.Serializer):
+    channel = serializers.IntegerField()
+    stability = serializers.CharField()
+    mode = serializers.ChoiceField(choices=Mode.choices)
+    modes = serializers.ListField(child=serializers.ChoiceField(choices=Mode.choices))
+    version = serializers.IntegerField()
+    jobs = ChannelJobSerializer(many=True)
+
+
+def _minutes(catalogue, **kwargs) -> serializers.ChoiceField:
+    """One of a schedule catalogue's values (null for its "None")."""
+    choices = [(m, label) for m, label in catalogue if m is not None]
+    return serializers.ChoiceField(
+        choices=choices, required=False, allow_null=len(choices) < len(catalogue), **kwargs
+    )
+
+
+class StableJobUpdateSerializer(ApiSerializer):
+    enabled = serializers.BooleanField(required=False)
+    period_minutes = _minutes(schedule.PERIOD_CHOICES)
+    delay_minutes = _minutes(schedule.STABLE_DELAY_CHOICES)
+
+
+class RecurringJobsUpdateSerializer(ApiSerializer):
+    version = serializers.IntegerField(required=False, help_text="The version you read; 409 if stale.")
+    jobs = serializers.DictField(
+        child=StableJobUpdateSerializer(), help_text="Job type → the settings that change."
+    )
+
+
+class ChannelJobUpdateSerializer(ApiSerializer):
+    enabled = serializers.BooleanField(required=False)
+    period_minutes = _minutes([(None, "None"), *schedule.PERIOD_CHOICES])
+    delay_minutes = _minutes(schedule.BETA_DELAY_CHOICES)
+    webhook_delay_minutes = _minutes(schedule.WEBHOOK_DELAY_CHOICES)
+    emergency_period_minutes = _minutes(schedule.EMERGENCY_PERIOD_CHOICES)
+
+
+class ChannelJobsUpdateSerializer(ApiSerializer):
+    version = serializers.IntegerField(required=False, help_text="The version you read; 409 if stale.")
+    mode = serializers.ChoiceField(choices=Mode.choices, required=False)
+    jobs = serializers.DictField(
+        child=ChannelJobUpdateSerializer(), required=False, help_text="Job type → the settings that change."
+    )
 
 
 def _runs(preview) -> list[dict]:
     return [{"local": r["local"].isoformat(), "utc": r["utc"].isoformat()} for r in preview]
 
 
-class _Scoped(APIView):
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        self.account, self.can_write = request_account(request)
+def _save_jobs(service, *args):
+    """Run a jobs service, naming its fields as the request does: the service names them
+    as the page's form does (`import_orders-period`), the API's body `jobs.import_orders.
+    period_minutes`; the codes stay the service's."""
+    try:
+        return service(*args)
+    except DjangoValidationError as error:
+        if not hasattr(error, "error_dict"):
+            raise
+        renamed = {}
+        for key, errors in error.error_dict.items():
+            job_type, _, setting = key.partition("-")
+            if key == "mode":
+                renamed[key] = errors
+            else:
+                renamed[f"jobs.{job_type}" + (f".{setting}_minutes" if setting else "")] = errors
+        raise DjangoValidationError(renamed) from None
 
-    def actor(self):
-        """A person or an API key: both are checked and named in the audit log."""
-        return self.request.user
 
-    def write(self, service, *args):
-        if not self.can_write:
-            return Response({"detail": "Account Users have read-only access."}, status=403)
-        try:
-            AccountScopedViewSet.call(service, self.actor(), *args)
-        except StaleVersionError as error:
-            return Response({"detail": str(error), "current_version": error.current_version}, status=409)
-        return None
+class RecurringJobsView(AccountScopedView):
+    """The account-wide jobs of its stable channels, with their next runs."""
 
-
-class RecurringJobsView(_Scoped):
-    """GET /recurring-jobs/: the account-wide jobs of its stable channels.
-    PATCH with {"version", "jobs": {job_type: {enabled, period_minutes, delay_minutes}}}."""
-
-    @extend_schema(responses=RECURRING_JOBS)
+    @extend_schema(responses=RecurringJobsSerializer)
     def get(self, request):
         account = self.account
         return Response(
@@ -93,29 +151,36 @@ class RecurringJobsView(_Scoped):
         )
 
     @extend_schema(
-        request=inline_serializer(
-            "RecurringJobsUpdate", {"version": serializers.IntegerField(), "jobs": serializers.DictField()}
-        ),
-        responses=RECURRING_JOBS,
+        summary="Change Enabled, Period and Delay of stable jobs (all or nothing)",
+        request=RecurringJobsUpdateSerializer,
+        examples=[
+            OpenApiExample(
+                "Import orders every 15 minutes",
+                value={
+                    "jobs": {"import_orders": {"enabled": True, "period_minutes": 15, "delay_minutes": None}}
+                },
+                request_only=True,
+            )
+        ],
+        responses={200: RecurringJobsSerializer, **STALE},
     )
     def patch(self, request):
-        jobs = request.data.get("jobs")
-        if not isinstance(jobs, dict):
-            return Response({"jobs": ["An object of job type → settings is required."]}, status=400)
-        refused = self.write(services.save_recurring_jobs, self.account, jobs, request.data.get("version"))
-        return refused or self.get(request)
+        body = RecurringJobsUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        _save_jobs(services.save_recurring_jobs, self.actor, self.account, data["jobs"], data.get("version"))
+        return self.get(request)
 
 
-class ChannelJobsView(_Scoped):
-    """GET /channels/{id}/jobs/: a beta channel's Mode and per-job settings.
-    PATCH with {"version", "mode", "jobs": {job_type: {enabled, period_minutes, ...}}}."""
+class ChannelJobsView(AccountScopedView):
+    """A beta channel's Mode and per-job settings, with their next runs."""
 
     def channel(self, channel_id) -> Channel:
         return get_object_or_404(
             Channel.objects.select_related("account"), account=self.account, pk=channel_id
         )
 
-    @extend_schema(responses=CHANNEL_JOBS)
+    @extend_schema(responses=ChannelJobsSerializer)
     def get(self, request, channel_id):
         channel = self.channel(channel_id)
         automation = ChannelAutomation.objects.filter(channel=channel).first()
@@ -128,7 +193,7 @@ class ChannelJobsView(_Scoped):
                     "job_type": job_type,
                     "label": JobType(job_type).label,
                     "enabled": s.enabled,
-                    **{f: getattr(s, f) for f in JOB_FIELDS},
+                    **{f: getattr(s, f) for f in services.CHANNEL_JOB_FIELDS if f != "enabled"},
                     "emergency_active": mode == Mode.WEBHOOK
                     and s.enabled
                     and bool(s.emergency_period_minutes),
@@ -152,36 +217,34 @@ class ChannelJobsView(_Scoped):
         )
 
     @extend_schema(
-        request=inline_serializer(
-            "ChannelJobsUpdate",
-            {
-                "version": serializers.IntegerField(),
-                "mode": serializers.CharField(),
-                "jobs": serializers.DictField(),
-            },
-        ),
-        responses=CHANNEL_JOBS,
+        summary="Change a beta channel's Mode and job settings (all or nothing)",
+        request=ChannelJobsUpdateSerializer,
+        responses={200: ChannelJobsSerializer, **STALE},
     )
     def patch(self, request, channel_id):
         channel = self.channel(channel_id)
-        jobs = request.data.get("jobs") or {}
-        if not isinstance(jobs, dict):
-            return Response({"jobs": ["An object of job type → settings is required."]}, status=400)
-        mode = request.data.get("mode") or selectors.channel_mode(channel)
-        refused = self.write(
-            services.save_channel_automation, channel, mode, jobs, request.data.get("version")
+        body = ChannelJobsUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        _save_jobs(
+            services.save_channel_automation,
+            self.actor,
+            channel,
+            data.get("mode") or selectors.channel_mode(channel),
+            data.get("jobs", {}),
+            data.get("version"),
         )
-        return refused or self.get(request, channel_id)
+        return self.get(request, channel_id)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("status", enum=RunStatus.values),
-        OpenApiParameter("trigger", enum=Trigger.values),
-        OpenApiParameter("job_type", enum=RunJobType.values),
-        OpenApiParameter("channel", int),
-    ]
-)
+class JobRunFilterSerializer(ApiQuerySerializer):
+    status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
+    trigger = serializers.ChoiceField(choices=Trigger.choices, required=False)
+    job_type = serializers.ChoiceField(choices=RunJobType.choices, required=False)
+    channel = serializers.IntegerField(required=False, help_text="A channel's id.")
+
+
+@extend_schema_view(list=extend_schema(parameters=[JobRunFilterSerializer]))
 class JobRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
     """Job Runs of the account, newest first, filtered by status, trigger, job type, channel."""
 
@@ -191,10 +254,6 @@ class JobRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSco
         if getattr(self, "swagger_fake_view", False):
             return JobRun.objects.none()
         runs = JobRun.objects.filter(account=self.account)
-        params = self.request.query_params
-        for name, choices in (("status", RunStatus), ("trigger", Trigger), ("job_type", RunJobType)):
-            if params.get(name) in choices.values:
-                runs = runs.filter(**{name: params[name]})
-        if params.get("channel", "").isdigit():
-            runs = runs.filter(channel_id=int(params["channel"]))
+        if self.action == "list":
+            runs = runs.filter(**self.filters(JobRunFilterSerializer))
         return runs

@@ -147,7 +147,13 @@ def _cleaned_channel_jobs(channel: Channel, mode: str, jobs: dict[str, dict[str,
     errors: dict[str, list] = {}
     if channel.platform_info.stability != Stability.BETA:
         raise ValidationError(
-            {"mode": ["Stable channels follow the account's Recurring Jobs tab."]}, code="stable_channel"
+            {
+                "mode": [
+                    ValidationError(
+                        "Stable channels follow the account's Recurring Jobs tab.", code="stable_channel"
+                    )
+                ]
+            }
         )
     if mode not in allowed_modes(channel):
         errors["mode"] = [

@@ -1,25 +1,46 @@
 """REST endpoints of products (in the account's units), inventory levels and the
 adjustments ledger. Writes go through catalog.services."""
 
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from accounts.api_base import AccountScopedViewSet
 from accounts.models import Warehouse
-from channels.api_support import AccountScopedViewSet
+from oms.api_input import ApiModelSerializer, ApiQuerySerializer
 
 from . import services
 from .models import AdjustmentReason, AdjustmentSource, InventoryAdjustment, InventoryLevel, Product
 
-UNIT_HELP = "In the account's Unit of Measure (Account › Size / Weight)."
+UNIT_HELP = "In the account's Unit of Measure (Account › Size / Weight)"
+# Whole digits a measure may be sent with so that it fits its column in every unit once
+# converted: lengths are stored in mm with 9 whole digits (9,999,999 in = 253,999,975 mm),
+# weights in g with 11 (99,999,999 kg = 99,999,999,000 g).
+LENGTH_DIGITS, WEIGHT_DIGITS = 7, 8
 
 
 class MeasureField(serializers.DecimalField):
-    """A dimension or weight in the account's units, stored in millimetres and grams."""
+    """A dimension or weight in the account's units, stored in millimetres and grams.
 
-    def __init__(self, measure: str, **kwargs):
+    No digit pattern is published: what is shown depends on the account's unit (a length
+    sent in inches has one more whole digit in centimetres), so the bound on input is
+    checked here and stated in the help text.
+    """
+
+    def __init__(self, measure: str, whole_digits: int | None = None, **kwargs):
         kwargs.setdefault("required", False)
-        super().__init__(source="*", max_digits=14, decimal_places=3, help_text=UNIT_HELP, **kwargs)
+        help_text = UNIT_HELP + (f"; at most {whole_digits} whole digits." if whole_digits else ".")
+        super().__init__(
+            source="*", max_digits=None, decimal_places=3, allow_null=True, help_text=help_text, **kwargs
+        )
         self.measure = measure
+        self.whole_digits = whole_digits
+
+    def validate_precision(self, value):
+        # Before DRF rounds the value: a 30-digit one would overflow the rounding itself.
+        if self.whole_digits is not None and value.adjusted() >= self.whole_digits:
+            self.fail("max_whole_digits", max_whole_digits=self.whole_digits)
+        return super().validate_precision(value)
 
     def to_representation(self, product):
         value = product.dimensions_in(self.parent.context["view"].account)[self.measure]
@@ -31,14 +52,14 @@ class MeasureField(serializers.DecimalField):
         return {self.measure: super().run_validation(data)}
 
 
-class ProductSerializer(serializers.ModelSerializer):
-    length = MeasureField("length")
-    width = MeasureField("width")
-    height = MeasureField("height")
+class ProductSerializer(ApiModelSerializer):
+    length = MeasureField("length", LENGTH_DIGITS)
+    width = MeasureField("width", LENGTH_DIGITS)
+    height = MeasureField("height", LENGTH_DIGITS)
     volume = MeasureField("volume", read_only=True)
-    weight = MeasureField("weight")
+    weight = MeasureField("weight", WEIGHT_DIGITS)
     units = serializers.SerializerMethodField()
-    source_channel = serializers.PrimaryKeyRelatedField(read_only=True)
+    source_channel = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Product
@@ -69,6 +90,29 @@ class ProductSerializer(serializers.ModelSerializer):
         return {"size": account.size_unit, "volume": account.volume_unit, "weight": account.weight_unit}
 
 
+class SkuFilterSerializer(ApiQuerySerializer):
+    sku = serializers.CharField(required=False, max_length=64, help_text="Exact SKU, ignoring case.")
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[SkuFilterSerializer]),
+    create=extend_schema(
+        examples=[
+            OpenApiExample(
+                "A product with its dimensions",
+                value={
+                    "sku": "MUG-12",
+                    "name": "Mug",
+                    "price": "9.90",
+                    "length": "12",
+                    "width": "9",
+                    "height": "10",
+                },
+                request_only=True,
+            )
+        ]
+    ),
+)
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
     serializer_class = ProductSerializer
 
@@ -76,13 +120,15 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
         if getattr(self, "swagger_fake_view", False):
             return Product.objects.none()
         queryset = Product.objects.filter(account=self.account)
-        sku = self.request.query_params.get("sku")
-        return queryset.filter(sku__iexact=sku) if sku else queryset
+        if self.action == "list":
+            sku = self.filters(SkuFilterSerializer).get("sku")
+            return queryset.filter(sku__iexact=sku) if sku else queryset
+        return queryset
 
     def _save(self, product=None, partial=False):
         serializer = self.get_serializer(product, data=self.request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        return self.call(services.save_product, self.account, dict(serializer.validated_data), product)
+        return services.save_product(self.account, dict(serializer.validated_data), product)
 
     def create(self, request):
         product = self._save()
@@ -92,7 +138,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
         return Response(self.get_serializer(self._save(self.get_object(), partial=True)).data)
 
 
-class InventoryLevelSerializer(serializers.ModelSerializer):
+class InventoryLevelSerializer(ApiModelSerializer):
     sku = serializers.CharField(source="product.sku")
     warehouse_code = serializers.CharField(source="warehouse.code")
     available = serializers.IntegerField()
@@ -112,6 +158,11 @@ class InventoryLevelSerializer(serializers.ModelSerializer):
         ]
 
 
+class InventoryFilterSerializer(SkuFilterSerializer):
+    warehouse = serializers.IntegerField(required=False, help_text="A warehouse's id.")
+
+
+@extend_schema_view(list=extend_schema(parameters=[InventoryFilterSerializer]))
 class InventoryViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     """Stock per product and warehouse; filter with ?sku= and ?warehouse=<id>."""
 
@@ -123,17 +174,17 @@ class InventoryViewSet(mixins.ListModelMixin, AccountScopedViewSet):
         queryset = InventoryLevel.objects.filter(product__account=self.account).select_related(
             "product", "warehouse"
         )
-        params = self.request.query_params
-        if params.get("sku"):
-            queryset = queryset.filter(product__sku__iexact=params["sku"])
-        if params.get("warehouse"):
-            queryset = queryset.filter(warehouse_id=params["warehouse"])
+        filters = self.filters(InventoryFilterSerializer)
+        if filters.get("sku"):
+            queryset = queryset.filter(product__sku__iexact=filters["sku"])
+        if "warehouse" in filters:
+            queryset = queryset.filter(warehouse_id=filters["warehouse"])
         return queryset
 
 
-class AdjustmentSerializer(serializers.ModelSerializer):
+class AdjustmentSerializer(ApiModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
-    actor = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = InventoryAdjustment
@@ -194,8 +245,7 @@ class AdjustmentViewSet(mixins.ListModelMixin, AccountScopedViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        entry = self.call(
-            services.manual_adjustment,
+        entry = services.manual_adjustment(
             self.actor,
             self.account,
             product=data["product"],

@@ -15,6 +15,9 @@ from .models import AdjustmentReason, AdjustmentSource, InventoryAdjustment, Inv
 from .signals import inventory_changed
 
 PRODUCT_FIELDS = ("sku", "name", "description", "barcode", "price", "is_active")
+# A level's columns are PostgreSQL integers there; SQLite would store more, so the
+# range is checked here for both.
+LEVEL_RANGE = range(-(2**31), 2**31)
 DIMENSION_FIELDS = ("length", "width", "height")
 
 
@@ -66,6 +69,9 @@ def adjust_inventory(
         )
         level.on_hand += quantity
         level.reserved += reserved
+        if level.on_hand not in LEVEL_RANGE or level.reserved not in LEVEL_RANGE:
+            message = "The stock level would leave the range it can be stored in."
+            raise ValidationError({"quantity": [ValidationError(message, code="out_of_range")]})
         level.save(update_fields=["on_hand", "reserved", "updated_at"])
         entry = InventoryAdjustment.objects.create(
             account_id=product.account_id,

@@ -3,22 +3,23 @@ manual synchronization and recent runs. Writes go through channels.services."""
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.services import StaleVersionError
+from accounts.api_base import AccountScopedViewSet
 from automations.models import JobRun
 from automations.services import request_sync
+from oms.api_errors import error_responses
+from oms.api_input import ApiModelSerializer, ApiQuerySerializer, ApiSerializer
 
 from . import services
-from .api_support import AccountScopedViewSet
 from .models import Channel, WarehouseMapping
-from .platforms import PLATFORMS, JobType
+from .platforms import PLATFORMS, ChannelKind, JobType
 
 
-class WarehouseMappingSerializer(serializers.ModelSerializer):
+class WarehouseMappingSerializer(ApiModelSerializer):
     warehouse_code = serializers.CharField(source="warehouse.code", read_only=True)
 
     class Meta:
@@ -36,7 +37,7 @@ class WarehouseMappingSerializer(serializers.ModelSerializer):
         return fields
 
 
-class ChannelSerializer(serializers.ModelSerializer):
+class ChannelSerializer(ApiModelSerializer):
     platform = serializers.ChoiceField(choices=[(k, p.label) for k, p in PLATFORMS.items()])
     platform_label = serializers.SerializerMethodField()
     stability = serializers.SerializerMethodField()
@@ -92,7 +93,7 @@ class ChannelSerializer(serializers.ModelSerializer):
         )
 
 
-class JobRunSerializer(serializers.ModelSerializer):
+class JobRunSerializer(ApiModelSerializer):
     class Meta:
         model = JobRun
         fields = [
@@ -109,6 +110,31 @@ class JobRunSerializer(serializers.ModelSerializer):
         ]
 
 
+class ChannelFilterSerializer(ApiQuerySerializer):
+    kind = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
+
+
+class SyncRequestSerializer(ApiSerializer):
+    job_type = serializers.ChoiceField(choices=JobType.choices)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ChannelFilterSerializer]),
+    create=extend_schema(
+        examples=[
+            OpenApiExample(
+                "A marketplace",
+                value={
+                    "name": "Web Shop",
+                    "kind": "sales",
+                    "platform": "sandbox_marketplace",
+                    "credentials": {"api_key": "shop-key"},
+                },
+                request_only=True,
+            )
+        ]
+    ),
+)
 class ChannelViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -122,17 +148,20 @@ class ChannelViewSet(
         queryset = Channel.objects.filter(account=self.account).prefetch_related(
             "warehouse_mappings__warehouse"
         )
-        kind = self.request.query_params.get("kind")
-        return queryset.filter(kind=kind) if kind else queryset
+        if self.action == "list":
+            kind = self.filters(ChannelFilterSerializer).get("kind")
+            return queryset.filter(kind=kind) if kind else queryset
+        return queryset
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("version", None)
-        channel = self.call(services.create_channel, self.actor, self.account, **data)
+        channel = services.create_channel(self.actor, self.account, **data)
         return Response(self.get_serializer(channel).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={200: ChannelSerializer, **error_responses(409)})
     def partial_update(self, request, pk=None):
         channel = self.get_object()
         serializer = self.get_serializer(channel, data=request.data, partial=True)
@@ -141,13 +170,10 @@ class ChannelViewSet(
         version = data.pop("version", None)
         credentials = data.pop("credentials", None)
         if "kind" in data and data.pop("kind") != channel.kind:
-            raise serializers.ValidationError({"kind": ["A channel's kind cannot change."]})
-        try:
-            channel = self.call(
-                services.update_channel, self.actor, channel, data, version, credentials=credentials
+            raise serializers.ValidationError(
+                {"kind": [serializers.ErrorDetail("A channel's kind cannot change.", code="immutable")]}
             )
-        except StaleVersionError as error:
-            return Response({"detail": str(error), "current_version": error.current_version}, status=409)
+        channel = services.update_channel(self.actor, channel, data, version, credentials=credentials)
         return Response(self.get_serializer(channel).data)
 
     @extend_schema(
@@ -157,19 +183,17 @@ class ChannelViewSet(
     @action(detail=True, methods=["post"], url_path="rotate-webhook-secret")
     def rotate_webhook_secret(self, request, pk=None):
         """A new signing secret, valid at once; the only time it is returned."""
-        secret = self.call(services.rotate_webhook_secret, self.actor, self.get_object())
+        secret = services.rotate_webhook_secret(self.actor, self.get_object())
         return Response({"webhook_secret": secret}, headers={"Cache-Control": "no-store"})
 
-    @extend_schema(
-        request=inline_serializer(
-            "SyncRequest", {"job_type": serializers.ChoiceField(choices=JobType.choices)}
-        ),
-        responses={202: JobRunSerializer},
-    )
+    @extend_schema(request=SyncRequestSerializer, responses={202: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         """Run one job of the channel now, in the background (a manual Job Run)."""
-        run = self.call(request_sync, self.actor, self.get_object(), request.data.get("job_type"))
+        channel = self.get_object()
+        body = SyncRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = request_sync(self.actor, channel, body.validated_data["job_type"])
         return Response(JobRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=JobRunSerializer(many=True))
@@ -202,8 +226,8 @@ class WarehouseMappingViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        mapping = self.call(services.add_mapping, self.actor, channel, data["location"], data["warehouse"].pk)
+        mapping = services.add_mapping(self.actor, channel, data["location"], data["warehouse"].pk)
         return Response(self.get_serializer(mapping).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, mapping):
-        self.call(services.remove_mapping, self.actor, mapping)
+        services.remove_mapping(self.actor, mapping)

@@ -3,6 +3,7 @@
 Every error answers `{"code": ..., "message": ..., "errors": {field: [{"code", "message"}]}}`,
 `errors` only for invalid input. Nested fields are named by dotted paths
 (`validation_rules.sales_orders.missing_carrier_code`), so a client reads one flat map.
+The schema declares these responses on every operation (oms.api_schema).
 """
 
 import logging
@@ -11,6 +12,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -31,14 +33,45 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Stable: `validation_error`, `not_authenticated`, `authentication_failed`, "
         "`permission_denied`, `not_found`, `method_not_allowed`, `unsupported_media_type`, "
-        "`stale_version`, `throttled`, `server_error`, …"
+        "`parse_error`, `stale_version`, `confirmation_required`, `invalid_state`, `throttled`, "
+        "`server_error`, …"
     )
     message = serializers.CharField()
     errors = serializers.DictField(
         child=FieldErrorSerializer(many=True),
         required=False,
-        help_text="Only for `validation_error`: every invalid field with its errors.",
+        help_text="Only for `validation_error`: every invalid field with its errors, each with "
+        "the rule's own code (`required`, `max_length`, `invalid_carrier_code`, …).",
     )
+    current_version = serializers.IntegerField(
+        required=False, help_text="Only for `stale_version`: the version to read again."
+    )
+    preflight = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="Only for `confirmation_required`: what the change would do.",
+    )
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input, field by field (or a body that is not a JSON object); nothing was changed.",
+    401: "No API key, or an invalid or revoked one.",
+    403: "The caller may read but not change this (or CSRF failed for a session).",
+    404: "Not found in the caller's account (another tenant's ids answer the same).",
+    409: "The version sent is stale, or the object's state refuses the action; nothing was changed.",
+    415: "The body is not JSON.",
+    429: "Too many requests for this key; see Retry-After.",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict:
+    """Error responses for `extend_schema(responses=...)`; `descriptions` by "e409"."""
+    return {
+        status: OpenApiResponse(
+            ErrorSerializer, description=descriptions.get(f"e{status}", ERROR_DESCRIPTIONS[status])
+        )
+        for status in statuses
+    }
 
 
 def exception_handler(exc, context):

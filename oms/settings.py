@@ -160,9 +160,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "oms.api_schema.ApiAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # A body is a JSON object or refused (oms.api_input).
+    "DEFAULT_PARSER_CLASSES": ["oms.api_input.JSONObjectParser"],
     "EXCEPTION_HANDLER": "oms.api_errors.exception_handler",
     # One budget per API key (per person for sessions); "N/second|minute|hour|day".
     "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiRateThrottle"],
@@ -180,7 +181,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    "ENUM_NAME_OVERRIDES": {"EnforcementStatusEnum": "accounts.models.EnforcementStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "EnforcementStatusEnum": "accounts.models.EnforcementStatus",
+        "JobTypeEnum": "channels.platforms.JobType",
+        "RunJobTypeEnum": "automations.models.RunJobType",
+        "ModeEnum": "automations.models.Mode",
+    },
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport so the

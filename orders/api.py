@@ -1,15 +1,16 @@
 """REST endpoints of sales orders, purchase orders, shipments and receipts of the account."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api_base import AccountScopedViewSet
 from accounts.models import User, Warehouse
 from automations import tasks
 from automations.outbox import send_on_commit
-from channels.api_support import AccountScopedViewSet
-from oms.api_errors import ErrorSerializer
+from oms.api_errors import error_responses
+from oms.api_input import ApiModelSerializer, ApiSerializer
 
 from . import services, workflow
 from .models import (
@@ -27,28 +28,28 @@ from .models import (
 from .workflow import PROCESSABLE_STATUSES
 
 
-class SalesOrderLineSerializer(serializers.ModelSerializer):
+class SalesOrderLineSerializer(ApiModelSerializer):
     class Meta:
         model = SalesOrderLine
         fields = ["line_number", "product", "sku", "name", "quantity", "quantity_shipped", "unit_price"]
         read_only_fields = ["line_number", "product", "quantity_shipped"]
 
 
-class SalesOrderEventSerializer(serializers.ModelSerializer):
+class SalesOrderEventSerializer(ApiModelSerializer):
     class Meta:
         model = SalesOrderEvent
         fields = ["at", "actor_name", "action", "detail"]
         read_only_fields = fields
 
 
-class PurchaseOrderEventSerializer(serializers.ModelSerializer):
+class PurchaseOrderEventSerializer(ApiModelSerializer):
     class Meta:
         model = PurchaseOrderEvent
         fields = ["at", "actor_name", "action", "detail"]
         read_only_fields = fields
 
 
-class SalesOrderSerializer(serializers.ModelSerializer):
+class SalesOrderSerializer(ApiModelSerializer):
     lines = SalesOrderLineSerializer(many=True)
     # The workflow's history: who or what validated, allocated, sent or held it, and why.
     history = SalesOrderEventSerializer(source="events", many=True, read_only=True)
@@ -119,14 +120,14 @@ class ScopedRelationsMixin:
         return fields
 
 
-class PurchaseOrderLineSerializer(serializers.ModelSerializer):
+class PurchaseOrderLineSerializer(ApiModelSerializer):
     class Meta:
         model = PurchaseOrderLine
         fields = ["line_number", "product", "sku", "quantity", "quantity_received"]
         read_only_fields = ["line_number", "product", "quantity_received"]
 
 
-class PurchaseOrderSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
+class PurchaseOrderSerializer(ScopedRelationsMixin, ApiModelSerializer):
     lines = PurchaseOrderLineSerializer(many=True)
     history = PurchaseOrderEventSerializer(source="events", many=True, read_only=True)
     scoped = {"warehouse": Warehouse}
@@ -160,14 +161,14 @@ class PurchaseOrderSerializer(ScopedRelationsMixin, serializers.ModelSerializer)
         validators = []
 
 
-class ShipmentLineSerializer(serializers.ModelSerializer):
+class ShipmentLineSerializer(ApiModelSerializer):
     class Meta:
         model = ShipmentLine
         fields = ["sku", "product", "quantity"]
         read_only_fields = ["product"]
 
 
-class ShipmentSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
+class ShipmentSerializer(ScopedRelationsMixin, ApiModelSerializer):
     lines = ShipmentLineSerializer(many=True)
     scoped = {"sales_order": SalesOrder, "warehouse": Warehouse}
 
@@ -191,14 +192,14 @@ class ShipmentSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
         extra_kwargs = {"shipped_at": {"required": False}}
 
 
-class ReceiptLineSerializer(serializers.ModelSerializer):
+class ReceiptLineSerializer(ApiModelSerializer):
     class Meta:
         model = ReceiptLine
         fields = ["sku", "product", "quantity"]
         read_only_fields = ["product"]
 
 
-class ReceiptSerializer(ScopedRelationsMixin, serializers.ModelSerializer):
+class ReceiptSerializer(ScopedRelationsMixin, ApiModelSerializer):
     lines = ReceiptLineSerializer(many=True)
     scoped = {"purchase_order": PurchaseOrder, "warehouse": Warehouse}
 
@@ -244,7 +245,13 @@ class StateConflict(exceptions.APIException):
     default_code = "invalid_state"
 
 
-class CancelSerializer(serializers.Serializer):
+QUEUED = inline_serializer(
+    "Queued", {"queued": serializers.ListField(child=serializers.IntegerField(), help_text="Ids queued.")}
+)
+STATE_CONFLICT = error_responses(409, e409="The document's state refuses the action; nothing was changed.")
+
+
+class CancelSerializer(ApiSerializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=workflow.REASON_MAX, help_text="Kept in the history."
     )
@@ -284,8 +291,6 @@ class CreateDocumentMixin:
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # Not self.call(): the API's exception handler keeps the service's error codes
-        # (`missing_carrier_code`, …), which call() would flatten to messages.
         document = type(self).create_service(self.account, serializer.validated_data, **self.service_kwargs())
         return Response(self.get_serializer(document).data, status=status.HTTP_201_CREATED)
 
@@ -293,6 +298,32 @@ class CreateDocumentMixin:
         return {}
 
 
+@extend_schema_view(
+    create=extend_schema(
+        examples=[
+            OpenApiExample(
+                "An order of two lines",
+                value={
+                    "number": "WEB-1001",
+                    "ordered_at": "2026-03-03T12:00:00Z",
+                    "currency": "USD",
+                    "customer_name": "Jane Doe",
+                    "ship_address1": "1 Main St",
+                    "ship_city": "Newark",
+                    "ship_postal_code": "07102",
+                    "ship_country": "US",
+                    "carrier_code": "UPS",
+                    "service_code": "03",
+                    "lines": [
+                        {"sku": "SKU-1", "quantity": 2, "unit_price": "9.99"},
+                        {"sku": "GIFT-CARD", "name": "Gift card", "quantity": 1, "unit_price": "25.00"},
+                    ],
+                },
+                request_only=True,
+            )
+        ]
+    )
+)
 class SalesOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
     """Sales orders; POST creates one (API validation rules apply)."""
 
@@ -301,6 +332,7 @@ class SalesOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
     serializer_class = SalesOrderSerializer
     create_service = services.create_sales_order
 
+    @extend_schema(request=None, responses={202: QUEUED, **STATE_CONFLICT})
     @action(detail=True, methods=["post"])
     def process(self, request, pk=None):
         """Validate, allocate and send this order in the background (as the Automatic
@@ -312,7 +344,7 @@ class SalesOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
         enqueue_on_commit(tasks.process_sales_orders, self.account.pk, [order.pk], self.actor)
         return Response({"queued": [order.pk]}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=CancelSerializer, responses={200: SalesOrderSerializer, 409: ErrorSerializer})
+    @extend_schema(request=CancelSerializer, responses={200: SalesOrderSerializer, **STATE_CONFLICT})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel this Pending, On Hold or Allocated order: its reserved units become
@@ -330,6 +362,7 @@ class PurchaseOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
     serializer_class = PurchaseOrderSerializer
     create_service = services.create_purchase_order
 
+    @extend_schema(request=None, responses={202: QUEUED, **STATE_CONFLICT})
     @action(detail=True, methods=["post"])
     def send(self, request, pk=None):
         """Send this Open purchase order to its warehouse's fulfillment channel in the
@@ -340,7 +373,7 @@ class PurchaseOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
         enqueue_on_commit(tasks.send_purchase_orders, self.account.pk, [po.pk], self.actor)
         return Response({"queued": [po.pk]}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=CancelSerializer, responses={200: PurchaseOrderSerializer, 409: ErrorSerializer})
+    @extend_schema(request=CancelSerializer, responses={200: PurchaseOrderSerializer, **STATE_CONFLICT})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel this purchase order while it is Open and not sent; 409 once it was sent

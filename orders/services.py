@@ -4,6 +4,8 @@ checked against the account's API validation rules here (orders.validation, the 
 implementation channel jobs use too), then stored with their lines in one transaction;
 shipments and receipts are recorded by one function each, whatever their source."""
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -62,6 +64,7 @@ def create_sales_order(account: Account, data: dict, source: str = OrderSource.A
     lines = data.pop("lines", [])
     outcome = _checked(account, ValidationDocument.SALES_ORDERS, data)
     products = _lines_with_products(account, lines, require_products=False)
+    _check_total(lines)
     taken = SalesOrder.objects.filter(account=account, channel__isnull=True, number=data.get("number"))
     duplicate = ValidationError(
         {"number": [ValidationError("An order with this number exists.", code="unique")]}
@@ -86,6 +89,18 @@ def create_sales_order(account: Account, data: dict, source: str = OrderSource.A
             raise duplicate from None
         raise
     return order
+
+
+def _check_total(lines: list[dict]) -> None:
+    """The total (the lines' sum) must fit its column: PostgreSQL would refuse the order
+    with an error, and SQLite would store it and then fail every read of the order list."""
+    total = sum(((line.get("unit_price") or 0) * line["quantity"] for line in lines), start=Decimal(0))
+    try:
+        SalesOrder._meta.get_field("total").run_validators(total)
+    except ValidationError as error:
+        refusal = error.error_list[0]
+        message = f"The lines' total, {total}, is too large: {refusal.messages[0]}"
+        raise ValidationError({"lines": [ValidationError(message, code=refusal.code)]}) from None
 
 
 def store_sales_order(account: Account, lines: list[dict], products: dict, **fields) -> SalesOrder:

@@ -2,6 +2,9 @@
 Receive Receipts (each recorded by the orders service, through the API validation rules
 like the API's) and Import Inventory (on-hand counts through the catalog's ledger)."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 
 from accounts.models import ValidationDocument
@@ -15,77 +18,89 @@ from .common import carrier_check, not_yet_received, referenced
 from .runner import JobContext, handles
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """What differs between a shipment and a receipt arriving from the warehouse."""
+
+    model: type  # Shipment or Receipt
+    document: type  # the SalesOrder or PurchaseOrder it belongs to
+    prefix: str  # of the document's reference
+    reference: str  # the incoming record's attribute naming the document
+    validation: str  # the API validation rules' document
+    label: str  # "Shipment 123 of order SO-1"
+    unknown: str  # "names no order of this account"
+    reason: str  # the ledger's reason
+    ledger_note: str  # "Order {number}"
+    record: Callable  # the orders service recording it
+    moment: str  # the incoming record's date attribute, the model's date field
+
+
+SHIPMENT = Arrival(
+    Shipment,
+    SalesOrder,
+    "SO",
+    "order_reference",
+    ValidationDocument.SHIPMENTS,
+    "Shipment {id} of order {number}",
+    "names no order of this account",
+    AdjustmentReason.SHIPMENT,
+    "Order {number}",
+    record_shipment,
+    "shipped_at",
+)
+RECEIPT = Arrival(
+    Receipt,
+    PurchaseOrder,
+    "PO",
+    "purchase_order_reference",
+    ValidationDocument.RECEIPTS,
+    "Receipt {id} of PO {number}",
+    "names no purchase order of this account",
+    AdjustmentReason.RECEIPT,
+    "PO {number}",
+    record_receipt,
+    "received_at",
+)
+
+
 @handles(JobType.RECEIVE_SHIPMENTS)
 def receive_shipments(ctx: JobContext) -> None:
-    fetched = ctx.connector.receive_shipments(ctx.ids)
-    locations = ctx.location_to_warehouse()
-    for incoming in not_yet_received(ctx, fetched, Shipment):
-        order = referenced(ctx, SalesOrder, "SO", incoming.order_reference)
-        if order is None:
-            ctx.report.note(
-                f"Shipment {incoming.external_id} names no order of this account "
-                f"({incoming.order_reference})."
-            )
-            continue
-        label = f"Shipment {incoming.external_id} of order {order.number}"
-        check = carrier_check(ctx, ValidationDocument.SHIPMENTS, incoming, label)
-        if check is None:
-            continue
-        try:
-            with transaction.atomic():
-                record_shipment(
-                    order,
-                    locations.get(incoming.location) or order.warehouse,
-                    [(line.sku, line.quantity) for line in incoming.lines],
-                    ctx.ledger(AdjustmentReason.SHIPMENT, f"Order {order.number}"),
-                    channel=ctx.channel,
-                    external_id=incoming.external_id,
-                    carrier_code=incoming.carrier_code,
-                    service_code=incoming.service_code,
-                    tracking_number=incoming.tracking_number,
-                    shipped_at=incoming.shipped_at,
-                    validation_warnings=check.warnings_for_record(),
-                )
-        except IntegrityError:
-            ctx.report.counts["already_received"] += 1
-            continue
-        ctx.report.counts["received"] += 1
-        for line in incoming.lines:
-            if line.quantity == 0:
-                ctx.report.counts["zero_quantity_lines"] += 1
-                ctx.report.note(f"{label} ships 0 of {line.sku}.", problem=False)
+    _receive(ctx, ctx.connector.receive_shipments(ctx.ids), SHIPMENT)
 
 
 @handles(JobType.RECEIVE_RECEIPTS)
 def receive_receipts(ctx: JobContext) -> None:
-    fetched = ctx.connector.receive_receipts(ctx.ids)
+    _receive(ctx, ctx.connector.receive_receipts(ctx.ids), RECEIPT)
+
+
+def _receive(ctx: JobContext, fetched, kind: Arrival) -> None:
+    """Record each new shipment or receipt through the orders service, after the API
+    validation rules; one transaction each, so a failure part-way stores whole records."""
     locations = ctx.location_to_warehouse()
-    for incoming in not_yet_received(ctx, fetched, Receipt):
-        po = referenced(ctx, PurchaseOrder, "PO", incoming.purchase_order_reference)
-        if po is None:
-            ctx.report.note(
-                f"Receipt {incoming.external_id} names no purchase order of this account "
-                f"({incoming.purchase_order_reference})."
-            )
+    for incoming in not_yet_received(ctx, fetched, kind.model):
+        reference = getattr(incoming, kind.reference)
+        document = referenced(ctx, kind.document, kind.prefix, reference)
+        if document is None:
+            ctx.report.note(f"{kind.model.__name__} {incoming.external_id} {kind.unknown} ({reference}).")
             continue
-        label = f"Receipt {incoming.external_id} of PO {po.number}"
-        check = carrier_check(ctx, ValidationDocument.RECEIPTS, incoming, label)
+        label = kind.label.format(id=incoming.external_id, number=document.number)
+        check = carrier_check(ctx, kind.validation, incoming, label)
         if check is None:
             continue
         try:
             with transaction.atomic():
-                record_receipt(
-                    po,
-                    locations.get(incoming.location) or po.warehouse,
+                kind.record(
+                    document,
+                    locations.get(incoming.location) or document.warehouse,
                     [(line.sku, line.quantity) for line in incoming.lines],
-                    ctx.ledger(AdjustmentReason.RECEIPT, f"PO {po.number}"),
+                    ctx.ledger(kind.reason, kind.ledger_note.format(number=document.number)),
                     channel=ctx.channel,
                     external_id=incoming.external_id,
                     carrier_code=incoming.carrier_code,
                     service_code=incoming.service_code,
                     tracking_number=incoming.tracking_number,
-                    received_at=incoming.received_at,
                     validation_warnings=check.warnings_for_record(),
+                    **{kind.moment: getattr(incoming, kind.moment)},
                 )
         except IntegrityError:
             ctx.report.counts["already_received"] += 1
@@ -94,7 +109,7 @@ def receive_receipts(ctx: JobContext) -> None:
         zero = [line.sku for line in incoming.lines if line.quantity == 0]
         if zero:
             ctx.report.counts["zero_quantity_lines"] += len(zero)
-            ctx.report.note(f"Receipt {incoming.external_id} received 0 of {', '.join(zero)}.", problem=False)
+            ctx.report.note(f"{label} has 0 of {', '.join(zero)}.", problem=False)
 
 
 @handles(JobType.IMPORT_INVENTORY)

@@ -9,25 +9,19 @@ from catalog.selectors import available_stock
 from catalog.services import products_by_sku
 from channels.connectors.base import Line, TrackingUpdate
 from channels.platforms import JobType
-from orders.models import OrderSource, SalesOrder, Shipment
+from orders.models import PII_FIELDS, OrderSource, SalesOrder, Shipment
 from orders.services import announce_sales_orders, mark_tracking_exported, store_sales_order
 
 from .common import carrier_check
 from .runner import JobContext, handles
 
-# The order fields a platform's order record carries as they are.
+# The order fields a platform's order record carries as they are: the customer's (PII)
+# and the rest.
 ORDER_FIELDS = (
+    *PII_FIELDS,
     "number",
     "ordered_at",
     "currency",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "ship_address1",
-    "ship_address2",
-    "ship_city",
-    "ship_region",
-    "ship_postal_code",
     "ship_country",
     "carrier_code",
     "service_code",

@@ -211,7 +211,7 @@ def test_receive_shipments_records_zero_quantities_without_error(linked):
     result = run(linked.threepl, JobType.RECEIVE_SHIPMENTS)
     assert result.status == RunStatus.SUCCESS
     assert result.counts == {"received": 1, "zero_quantity_lines": 1}
-    assert "ships 0 of SKU-2" in result.messages[0]
+    assert "has 0 of SKU-2" in result.messages[0]
     shipment = Shipment.objects.get()
     assert [line.quantity for line in shipment.lines.all()] == [0]
     assert shipment.sales_order.status == SalesOrderStatus.SENT

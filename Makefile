@@ -40,5 +40,7 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+## Every benchmark (PostgreSQL and Redis as their headers say); installs the bench-only baselines
 bench: setup
+	$(VENV)/bin/pip install --quiet -r bench/requirements.txt
 	$(PY) -m bench

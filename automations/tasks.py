@@ -20,7 +20,7 @@ from . import sweeper, workflows
 from .dispatcher import dispatch_due, lock_ttl
 from .jobs.push import PushBusy, PushFailed, push_channel
 from .jobs.runner import RunRequeued, run_job
-from .models import JobRun, RunStatus, ScheduleEntry, Trigger
+from .models import FINISHED_STATUSES, JobRun, RunStatus, ScheduleEntry, Trigger
 from .reconciler import rearm
 from .system_jobs import SYSTEM_JOBS, run_system_job
 
@@ -76,7 +76,10 @@ def execute_run(self, run_id: int, ids: list[str] | None = None) -> str | None:
             lease_until=timezone.now() + timedelta(seconds=countdown) + sweeper.PUBLISH_GRACE
         )
         raise self.retry(countdown=countdown) from None
-    settle(run)
+    # A run still Running here belongs to another worker (this message was a duplicate):
+    # its events and its job's lock are that attempt's to settle when it ends.
+    if run.status in FINISHED_STATUSES:
+        settle(run)
     return run.status
 
 

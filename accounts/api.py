@@ -76,7 +76,7 @@ class AccountView(AccountScopedView):
             ),
             **error_responses(
                 409,
-                e409="The version sent is stale (`stale_version`), or a Master Product Source "
+                description="The version sent is stale (`stale_version`), or a Master Product Source "
                 "change awaits `?confirm=1` (`confirmation_required`, with the preflight); "
                 "nothing was changed.",
             ),

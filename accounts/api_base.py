@@ -109,10 +109,6 @@ class AccountScopedMixin:
         """Who acts, for permissions and the audit log: a person or an API key."""
         return self.request.user
 
-    @property
-    def can_write(self) -> bool:
-        return self.access.can_edit_settings
-
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "account": getattr(self, "account", None)}
 

@@ -19,7 +19,9 @@ from oms.api_input import ApiQuerySerializer, ApiSerializer
 from . import schedule, selectors, services
 from .models import ChannelAutomation, JobRun, Mode, RunJobType, RunStatus, Trigger
 
-STALE = error_responses(409, e409="The version sent is stale: someone saved since it was read.")
+STALE = error_responses(
+    409, description="The version sent is stale (`stale_version`): someone saved since it was read."
+)
 
 
 class NextRunSerializer(serializers.Serializer):

@@ -148,10 +148,11 @@ def save_product(account: Account, values: dict, product: Product | None = None)
     try:
         product.full_clean(exclude=["account", "source_channel"], validate_constraints=False)
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        errors.update(exc.error_dict)  # each rule's code (max_length, max_digits, …) kept
     clash = Product.objects.filter(account=account, sku__iexact=product.sku).exclude(pk=product.pk)
     if product.sku and clash.exists():
-        errors.setdefault("sku", []).append("This account already has a product with this SKU.")
+        message = "This account already has a product with this SKU."
+        errors.setdefault("sku", []).append(ValidationError(message, code="unique"))
     if errors:
         raise ValidationError(errors)
     product.save()

@@ -64,12 +64,11 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def error_responses(*statuses: int, **descriptions: str) -> dict:
-    """Error responses for `extend_schema(responses=...)`; `descriptions` by "e409"."""
+def error_responses(*statuses: int, description: str | None = None) -> dict:
+    """Error responses for `extend_schema(responses=...)`, described by `description` or
+    by the usual text of each status."""
     return {
-        status: OpenApiResponse(
-            ErrorSerializer, description=descriptions.get(f"e{status}", ERROR_DESCRIPTIONS[status])
-        )
+        status: OpenApiResponse(ErrorSerializer, description=description or ERROR_DESCRIPTIONS[status])
         for status in statuses
     }
 

@@ -248,7 +248,9 @@ class StateConflict(exceptions.APIException):
 QUEUED = inline_serializer(
     "Queued", {"queued": serializers.ListField(child=serializers.IntegerField(), help_text="Ids queued.")}
 )
-STATE_CONFLICT = error_responses(409, e409="The document's state refuses the action; nothing was changed.")
+STATE_CONFLICT = error_responses(
+    409, description="The document's state refuses the action (`invalid_state`); nothing was changed."
+)
 
 
 class CancelSerializer(ApiSerializer):

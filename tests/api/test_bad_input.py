@@ -22,23 +22,24 @@ def errors(response) -> dict[str, list[str]]:
     return {field: [e["code"] for e in found] for field, found in body["errors"].items()}
 
 
-def send(client, method, path, body, content_type="application/json"):
-    return client.generic(method, path, body, content_type=content_type)
+def send(key_client, method, path, body, content_type="application/json"):
+    return key_client.generic(method, path, body, content_type=content_type)
 
 
 @pytest.fixture
-def client(api, records):
+def key_client(api, records):
+    """A test client with the API key of ACME-US (the records' account)."""
     return api(records.account)
 
 
-def test_an_order_whose_total_would_not_fit_is_refused_and_the_orders_stay_readable(client, records):
+def test_an_order_whose_total_would_not_fit_is_refused_and_the_orders_stay_readable(key_client, records):
     order = {"number": "BIG", "lines": [{"sku": "SKU-1", "quantity": 2_000_000, "unit_price": "9999999.99"}]}
-    response = client.post(ORDERS, order, content_type="application/json")
+    response = key_client.post(ORDERS, order, content_type="application/json")
     assert response.status_code == 400
     assert errors(response) == {"lines": ["max_digits"]}
     assert not SalesOrder.objects.filter(number="BIG").exists()
-    assert client.get(ORDERS).status_code == 200
-    assert client.get(f"{ORDERS}{records.order.pk}/").status_code == 200
+    assert key_client.get(ORDERS).status_code == 200
+    assert key_client.get(f"{ORDERS}{records.order.pk}/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -53,8 +54,8 @@ def test_an_order_whose_total_would_not_fit_is_refused_and_the_orders_stay_reada
         ({"sku": "SKU-1", "quantity": "1"}, "lines.0.quantity", "invalid_type"),
     ],
 )
-def test_an_order_line_out_of_bounds_is_refused_naming_it(client, line, field, code):
-    response = client.post(ORDERS, {"number": "X", "lines": [line]}, content_type="application/json")
+def test_an_order_line_out_of_bounds_is_refused_naming_it(key_client, line, field, code):
+    response = key_client.post(ORDERS, {"number": "X", "lines": [line]}, content_type="application/json")
     assert response.status_code == 400
     assert errors(response) == {field: [code]}
     assert not SalesOrder.objects.filter(number="X").exists()
@@ -69,18 +70,18 @@ def test_an_order_line_out_of_bounds_is_refused_naming_it(client, line, field, c
         "1969-12-31T23:59:59Z",
     ],
 )
-def test_an_order_dated_outside_the_accepted_years_is_refused(client, ordered_at):
+def test_an_order_dated_outside_the_accepted_years_is_refused(key_client, ordered_at):
     order = {"number": "OLD", "ordered_at": ordered_at, "lines": [{"sku": "SKU-1", "quantity": 1}]}
-    response = client.post(ORDERS, order, content_type="application/json")
+    response = key_client.post(ORDERS, order, content_type="application/json")
     assert response.status_code == 400
     assert list(errors(response)) == ["ordered_at"]
     assert not SalesOrder.objects.filter(number="OLD").exists()
 
 
 @pytest.mark.parametrize("body", ["5", "[1, 2]", '"jobs"', "null", "true"])
-def test_recurring_jobs_refuse_a_body_that_is_not_an_object(client, records, body):
+def test_recurring_jobs_refuse_a_body_that_is_not_an_object(key_client, records, body):
     version = automations.recurring_jobs_version(records.account)
-    response = send(client, "PATCH", "/api/v1/recurring-jobs/", body)
+    response = send(key_client, "PATCH", "/api/v1/recurring-jobs/", body)
     assert response.status_code == 400
     assert errors(response) == {"non_field_errors": ["not_an_object"]}
     assert automations.recurring_jobs_version(records.account) == version
@@ -100,8 +101,8 @@ def test_recurring_jobs_refuse_a_body_that_is_not_an_object(client, records, bod
         ),
     ],
 )
-def test_recurring_jobs_name_the_field_of_a_bad_setting(client, records, body, field, code):
-    response = client.patch("/api/v1/recurring-jobs/", body, content_type="application/json")
+def test_recurring_jobs_name_the_field_of_a_bad_setting(key_client, records, body, field, code):
+    response = key_client.patch("/api/v1/recurring-jobs/", body, content_type="application/json")
     assert response.status_code == 400
     assert errors(response) == {field: [code]}
 
@@ -115,15 +116,15 @@ def test_recurring_jobs_name_the_field_of_a_bad_setting(client, records, body, f
         ('{"mode": "\\u0000"}', "mode", "invalid_choice"),
     ],
 )
-def test_channel_jobs_refuse_a_body_of_the_wrong_shape(client, records, body, field, code):
-    response = send(client, "PATCH", f"/api/v1/channels/{records.beta.pk}/jobs/", body)
+def test_channel_jobs_refuse_a_body_of_the_wrong_shape(key_client, records, body, field, code):
+    response = send(key_client, "PATCH", f"/api/v1/channels/{records.beta.pk}/jobs/", body)
     assert response.status_code == 400
     assert errors(response) == {field: [code]}
     assert not ChannelAutomation.objects.filter(channel=records.beta).exists()
 
 
-def test_channel_jobs_keep_the_services_own_codes(client, records):
-    response = client.patch(
+def test_channel_jobs_keep_the_services_own_codes(key_client, records):
+    response = key_client.patch(
         f"/api/v1/channels/{records.threepl.pk}/jobs/", {"mode": "webhook"}, content_type="application/json"
     )
     assert response.status_code == 400
@@ -143,8 +144,8 @@ ODD_BODIES = [
 
 
 @pytest.mark.parametrize("body, content_type, status", ODD_BODIES)
-def test_cancel_refuses_an_odd_body_and_changes_nothing(client, records, body, content_type, status):
-    response = send(client, "POST", f"{ORDERS}{records.order.pk}/cancel/", body, content_type)
+def test_cancel_refuses_an_odd_body_and_changes_nothing(key_client, records, body, content_type, status):
+    response = send(key_client, "POST", f"{ORDERS}{records.order.pk}/cancel/", body, content_type)
     assert response.status_code == status
     assert response.json()["code"] in ("validation_error", "parse_error", "unsupported_media_type")
     records.order.refresh_from_db()
@@ -153,33 +154,33 @@ def test_cancel_refuses_an_odd_body_and_changes_nothing(client, records, body, c
 
 @pytest.mark.parametrize("body, content_type, status", ODD_BODIES)
 def test_process_ignores_any_body_and_queues_the_order_once(
-    client, records, body, content_type, status, django_capture_on_commit_callbacks
+    key_client, records, body, content_type, status, django_capture_on_commit_callbacks
 ):
     pending = SalesOrder.objects.get(pk=records.order.pk)
     pending.status = SalesOrderStatus.PENDING
     pending.save()
     with django_capture_on_commit_callbacks() as queued:
-        response = send(client, "POST", f"{ORDERS}{pending.pk}/process/", body, content_type)
+        response = send(key_client, "POST", f"{ORDERS}{pending.pk}/process/", body, content_type)
     assert (response.status_code, response.json()) == (202, {"queued": [pending.pk]})
     assert len(queued) == 1
 
 
-def test_a_nul_character_in_a_filter_is_400_not_a_database_error(client):
+def test_a_nul_character_in_a_filter_is_400_not_a_database_error(key_client):
     for path in (
         "/api/v1/products/?sku=a%00b",
         "/api/v1/inventory/?sku=%00",
         "/api/v1/warehouses/?search=%00",
     ):
-        response = client.get(path)
+        response = key_client.get(path)
         assert response.status_code == 400, path
         assert list(errors(response).values()) == [["null_characters_not_allowed"]]
 
 
-def test_a_filter_of_the_wrong_type_is_400(client):
-    assert errors(client.get("/api/v1/job-runs/?channel=²")) == {"channel": ["invalid"]}
-    assert errors(client.get("/api/v1/inventory/?warehouse=x")) == {"warehouse": ["invalid"]}
-    assert errors(client.get("/api/v1/channels/?kind=")) == {"kind": ["invalid_choice"]}
-    assert errors(client.get("/api/v1/audit-log/?since=0001-01-01T00:00:00%2B14:00"))
+def test_a_filter_of_the_wrong_type_is_400(key_client):
+    assert errors(key_client.get("/api/v1/job-runs/?channel=²")) == {"channel": ["invalid"]}
+    assert errors(key_client.get("/api/v1/inventory/?warehouse=x")) == {"warehouse": ["invalid"]}
+    assert errors(key_client.get("/api/v1/channels/?kind=")) == {"kind": ["invalid_choice"]}
+    assert errors(key_client.get("/api/v1/audit-log/?since=0001-01-01T00:00:00%2B14:00"))
 
 
 @pytest.mark.parametrize(
@@ -193,8 +194,8 @@ def test_a_filter_of_the_wrong_type_is_400(client):
         ({"price": "123456789012.5"}, "price", "max_digits"),
     ],
 )
-def test_a_product_out_of_bounds_is_refused_and_not_stored(client, values, field, code):
-    response = client.post(
+def test_a_product_out_of_bounds_is_refused_and_not_stored(key_client, values, field, code):
+    response = key_client.post(
         "/api/v1/products/", {"sku": "NEW", "name": "New", **values}, content_type="application/json"
     )
     assert response.status_code == 400
@@ -202,7 +203,7 @@ def test_a_product_out_of_bounds_is_refused_and_not_stored(client, values, field
     assert not Product.objects.filter(sku="NEW").exists()
 
 
-def test_the_largest_product_accepted_in_inches_is_read_back_in_centimetres(client, records):
+def test_the_largest_product_accepted_in_inches_is_read_back_in_centimetres(key_client, records):
     account = records.account
     account.size_unit, account.volume_unit = "in", "in3"
     account.save()
@@ -213,15 +214,15 @@ def test_the_largest_product_accepted_in_inches_is_read_back_in_centimetres(clie
         "width": "9999999.999",
         "height": "9999999.999",
     }
-    assert client.post("/api/v1/products/", body, content_type="application/json").status_code == 201
+    assert key_client.post("/api/v1/products/", body, content_type="application/json").status_code == 201
     account.size_unit, account.volume_unit = "cm", "cm3"
     account.save()
-    assert client.get("/api/v1/products/?sku=TALL").json()["results"][0]["length"] == "25400000.00"
+    assert key_client.get("/api/v1/products/?sku=TALL").json()["results"][0]["length"] == "25400000.00"
 
 
-def test_a_stock_change_that_would_leave_the_storable_range_is_refused(client, records):
+def test_a_stock_change_that_would_leave_the_storable_range_is_refused(key_client, records):
     adjustment = {"product": records.product.pk, "warehouse": records.world.warehouses["ACME-US-1"].pk}
-    response = client.post(
+    response = key_client.post(
         "/api/v1/inventory/adjustments/",
         {**adjustment, "quantity": 2**31 - 1},
         content_type="application/json",
@@ -233,22 +234,22 @@ def test_a_stock_change_that_would_leave_the_storable_range_is_refused(client, r
     )
 
 
-def test_channel_settings_out_of_bounds_are_refused(client, records):
+def test_channel_settings_out_of_bounds_are_refused(key_client, records):
     path = f"/api/v1/channels/{records.shop.pk}/"
     assert errors(
-        client.patch(path, {"buffer_stock": 2**31, "version": 1}, content_type="application/json")
+        key_client.patch(path, {"buffer_stock": 2**31, "version": 1}, content_type="application/json")
     ) == {"buffer_stock": ["max_value"]}
-    assert errors(client.patch(path, {"credentials": {"api_key": 5}}, content_type="application/json")) == {
-        "credentials": ["invalid_type"]
-    }
+    assert errors(
+        key_client.patch(path, {"credentials": {"api_key": 5}}, content_type="application/json")
+    ) == {"credentials": ["invalid_type"]}
     records.shop.refresh_from_db()
     assert (records.shop.buffer_stock, records.shop.version) == (0, 1)
 
 
-def test_a_page_or_size_that_is_not_a_whole_number_from_1_is_400_and_a_large_size_is_cut(client, records):
-    assert errors(client.get("/api/v1/products/?page_size=0")) == {"page_size": ["min_value"]}
-    assert errors(client.get("/api/v1/products/?page_size=x")) == {"page_size": ["invalid"]}
-    assert errors(client.get("/api/v1/products/?page=")) == {"page": ["invalid"]}
-    assert client.get("/api/v1/products/?page=2").status_code == 404
+def test_a_page_or_size_that_is_not_a_whole_number_from_1_is_400_and_a_large_size_is_cut(key_client, records):
+    assert errors(key_client.get("/api/v1/products/?page_size=0")) == {"page_size": ["min_value"]}
+    assert errors(key_client.get("/api/v1/products/?page_size=x")) == {"page_size": ["invalid"]}
+    assert errors(key_client.get("/api/v1/products/?page=")) == {"page": ["invalid"]}
+    assert key_client.get("/api/v1/products/?page=2").status_code == 404
     Product.objects.bulk_create(Product(account=records.account, sku=f"P{n}", name="P") for n in range(210))
-    assert len(client.get("/api/v1/products/?page_size=500").json()["results"]) == 200
+    assert len(key_client.get("/api/v1/products/?page_size=500").json()["results"]) == 200

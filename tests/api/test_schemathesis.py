@@ -71,7 +71,8 @@ def unthrottled(settings):
 
 
 @pytest.fixture
-def client(records):
+def caller(records):
+    """The records of ACME-US and the headers of a real API key of it."""
     records.headers = {"X-Api-Key": regenerate_api_key(None, records.account)}
     return records
 
@@ -89,17 +90,17 @@ def address_real_records(case, ids: dict[str, list[int]]) -> None:
 
 @schema.parametrize()
 @HYPOTHESIS
-def test_operation_answers_as_documented(case, client):
-    address_real_records(case, client.ids)
+def test_operation_answers_as_documented(case, caller):
+    address_real_records(case, caller.ids)
     # Every case starts from the same records, so that a failure replays and shrinks.
     savepoint = transaction.savepoint()
     try:
-        case.call_and_validate(headers=client.headers)
+        case.call_and_validate(headers=caller.headers)
     finally:
         transaction.savepoint_rollback(savepoint)
 
 
-def test_sequences_of_operations_answer_as_documented(client):
+def test_sequences_of_operations_answer_as_documented(caller):
     class Sequences(schema.as_state_machine()):
         def setup(self):
             # Each sequence starts from the same records, so that Hypothesis can replay
@@ -110,13 +111,16 @@ def test_sequences_of_operations_answer_as_documented(client):
             transaction.savepoint_rollback(self.savepoint)
 
         def get_call_kwargs(self, case):
-            return {"headers": client.headers}
+            return {"headers": caller.headers}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             # Named as the headers the checks know were sent (the authentication check
             # would otherwise take the key for one it generated itself).
             case.validate_response(
-                response, additional_checks=additional_checks, headers=client.headers, transport_kwargs=kwargs
+                response,
+                additional_checks=additional_checks,
+                headers=caller.headers,
+                transport_kwargs=kwargs,
             )
 
     Sequences.run(

@@ -20,11 +20,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from oms.celery import app as celery_app
+from orders.models import OrderSource, SalesOrder
 
 BASE_DIR = Path(settings.BASE_DIR)
 # Bounds of the waits, not their expected length: a worker starts in 2-4 s on this
@@ -71,8 +73,6 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        import redis
-
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
             + ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
@@ -91,14 +91,10 @@ class RedisServer:
         self.process = None
 
     def client(self):
-        import redis
-
         return redis.Redis(port=self.port, socket_connect_timeout=1)
 
 
 def _pings(client) -> bool:
-    import redis
-
     try:
         return client.ping()
     except redis.ConnectionError:
@@ -167,13 +163,14 @@ class Worker:
 
     def __init__(self, env: dict, log: Path, concurrency: int):
         self.log = log
+        self._log_file = log.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv
             [sys.executable, "-m", "celery", "-A", "oms", "worker", "-Q", "jobs", "-P", "prefork"]
             + ["-c", str(concurrency), "-l", "INFO", "-n", f"faults-{log.stem}@%h"]
             + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=BASE_DIR,
             env=env,
-            stdout=log.open("ab"),
+            stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -195,6 +192,7 @@ class Worker:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+        self._log_file.close()
 
     def kill_pool_child(self) -> int:
         """SIGKILL of the pool process (concurrency 1) while the main process lives."""
@@ -250,8 +248,6 @@ class HeldOrder:
         assert self._ready.wait(SETTLE), "the held order was not stored"
 
     def _hold(self, channel, external_id: str) -> None:
-        from orders.models import OrderSource, SalesOrder
-
         try:
             with transaction.atomic():
                 SalesOrder.objects.create(

@@ -4,16 +4,29 @@ persistence: what it held is gone); a real worker consumes it. Each answer tells
 truth, every run waits Queued while the broker is away, and once it is back the sweeper
 sends what is missing and every run executes exactly once."""
 
-import time
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuError
+from redis.exceptions import ConnectionError as RedisError
 
 from automations import publish, sweeper
-from automations.models import FINISHED_STATUSES, JobRun, RunStatus
+from automations.dispatcher import dispatch_due
+from automations.models import (
+    FINISHED_STATUSES,
+    ChannelJobSetting,
+    JobRun,
+    RunStatus,
+    ScheduleEntry,
+    ScheduleKind,
+)
+from automations.reconciler import reconcile_account
+from channels import crypto
+from channels.models import Channel
 from channels.platforms import JobType
+from orders.models import SalesOrder
 
 from .conftest import jobs_queue, needs_services, wait_for
 from .test_worker_lost import assert_each_order_once, assert_nothing_left_behind, place_orders
@@ -34,13 +47,11 @@ def test_a_manual_sync_while_redis_is_down_answers_queued_and_runs_once_redis_is
     account, admin, channel = linked.world.acme_us, linked.world.account_admin, linked.marketplace
     broker.stop()
 
-    started = time.monotonic()
     answer = api(account).post(
         f"/api/v1/channels/{channel.pk}/sync/",
         {"job_type": JobType.IMPORT_ORDERS},
         content_type="application/json",
     )
-    api_seconds = time.monotonic() - started
     assert answer.status_code == 202, answer.content
     assert answer.json()["status"] == RunStatus.QUEUED
     page = client_for(admin, account).post(
@@ -60,15 +71,18 @@ def test_a_manual_sync_while_redis_is_down_answers_queued_and_runs_once_redis_is
 
     broker.start()
     assert sweeper.sweep(timezone.now() + sweeper.PUBLISH_GRACE + timedelta(seconds=1)) == {"resent": 2}
-    first, second = all_finished(runs.order_by("pk"))
-    assert (first.status, first.counts) == (RunStatus.SUCCESS, {"imported": len(placed)})
-    assert (second.status, second.counts) == (RunStatus.SUCCESS, {"already_imported": len(placed)})
-    for run in (first, second):
+    ran = all_finished(runs)
+    assert {r.status for r in ran} == {RunStatus.SUCCESS}
+    # One after the other (one pool process): whichever ran first imported every order.
+    assert sorted((r.counts for r in ran), key=str) == [
+        {"already_imported": len(placed)},
+        {"imported": len(placed)},
+    ]
+    for run in ran:
         assert any("the broker could not take it" in m for m in run.messages), run.messages
     assert_each_order_once(channel, placed)
     wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "every message acknowledged")
     assert_nothing_left_behind()
-    print(f"manual sync answered in {api_seconds:.1f} s with Redis down")  # noqa: T201 - measured
 
 
 # Due rows of the burst, and rows per claim: four batches, of which Redis takes two.
@@ -78,11 +92,6 @@ DUE_ROWS, BATCH = 200, 50
 def beta_channels(linked, n: int) -> list:
     """n beta marketplaces (Import Orders every 5 minutes) reading the same sandbox shop:
     each run imports that shop's one order into its own channel."""
-    from automations.models import ChannelJobSetting
-    from automations.reconciler import reconcile_account
-    from channels import crypto
-    from channels.models import Channel
-
     credentials = crypto.encrypt_json({"api_key": linked.shop("mkt")["api_key"]})
     channels = Channel.objects.bulk_create(
         Channel(
@@ -106,13 +115,6 @@ def beta_channels(linked, n: int) -> list:
 def test_redis_stopped_while_the_dispatcher_publishes_every_window_runs_once_when_it_is_back(
     start_worker, linked, broker, monkeypatch
 ):
-    from kombu.exceptions import OperationalError as KombuError
-    from redis.exceptions import ConnectionError as RedisError
-
-    from automations.dispatcher import dispatch_due
-    from automations.models import ScheduleEntry, ScheduleKind
-    from orders.models import SalesOrder
-
     placed = place_orders(linked, 1)
     channels = beta_channels(linked, DUE_ROWS)
     rows = ScheduleEntry.objects.filter(kind=ScheduleKind.BETA, channel__in=channels)
@@ -175,4 +177,3 @@ def test_redis_stopped_while_the_dispatcher_publishes_every_window_runs_once_whe
         assert_each_order_once(channel, placed)
     wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "every message acknowledged")
     assert_nothing_left_behind()
-    print(f"lost with Redis's data: {lost_with_redis} runs; resent after their lease")  # noqa: T201

@@ -14,7 +14,7 @@ from automations import sweeper
 from automations.models import FINISHED_STATUSES, JobRun, RunStatus
 from automations.services import request_sync
 from channels.platforms import JobType
-from orders.models import SalesOrder
+from orders.models import EventAction, SalesOrder, SalesOrderEvent
 
 from .conftest import jobs_queue, needs_services, paused, restore_unacked, wait_for
 
@@ -166,8 +166,6 @@ def test_a_run_whose_pool_child_dies_at_every_attempt_fails_with_the_reason_inst
 def test_orders_stored_by_an_attempt_whose_worker_died_still_reach_the_order_workflows(
     start_worker, linked, hold_order
 ):
-    from orders.models import EventAction, SalesOrderEvent
-
     placed = place_orders(linked, 40)
     worker = start_worker()
     held = hold_order(linked.marketplace, placed[20])

@@ -64,7 +64,6 @@ def create_sales_order(account: Account, data: dict, source: str = OrderSource.A
     lines = data.pop("lines", [])
     outcome = _checked(account, ValidationDocument.SALES_ORDERS, data)
     products = _lines_with_products(account, lines, require_products=False)
-    _check_total(lines)
     taken = SalesOrder.objects.filter(account=account, channel__isnull=True, number=data.get("number"))
     duplicate = ValidationError(
         {"number": [ValidationError("An order with this number exists.", code="unique")]}
@@ -91,9 +90,21 @@ def create_sales_order(account: Account, data: dict, source: str = OrderSource.A
     return order
 
 
-def _check_total(lines: list[dict]) -> None:
-    """The total (the lines' sum) must fit its column: PostgreSQL would refuse the order
-    with an error, and SQLite would store it and then fail every read of the order list."""
+def _check_amounts(lines: list[dict]) -> None:
+    """Quantities, prices and the total (the lines' sum) must fit their columns, whoever
+    sends the order (the API, a platform): PostgreSQL would refuse the order with an
+    error, and SQLite would store it and then fail every read of the order list."""
+    for n, line in enumerate(lines, start=1):
+        for field, value in (
+            ("quantity", line["quantity"]),
+            ("unit_price", Decimal(line.get("unit_price") or 0)),
+        ):
+            try:
+                SalesOrderLine._meta.get_field(field).run_validators(value)
+            except ValidationError as error:
+                refusal = error.error_list[0]
+                message = f"Line {n} ({line['sku']}), {field.replace('_', ' ')}: {refusal.messages[0]}"
+                raise ValidationError({"lines": [ValidationError(message, code=refusal.code)]}) from None
     total = sum(((line.get("unit_price") or 0) * line["quantity"] for line in lines), start=Decimal(0))
     try:
         SalesOrder._meta.get_field("total").run_validators(total)
@@ -106,7 +117,9 @@ def _check_total(lines: list[dict]) -> None:
 def store_sales_order(account: Account, lines: list[dict], products: dict, **fields) -> SalesOrder:
     """Store an order and its lines (`lines`: {sku, quantity, unit_price?, name?};
     `products` by upper-cased SKU), in the caller's transaction: the API's orders and the
-    ones Import Orders brings are made here alike. The total is the lines' sum."""
+    ones Import Orders brings are made here alike. The total is the lines' sum.
+    ValidationError (nothing stored) when an amount does not fit its column."""
+    _check_amounts(lines)
     order = SalesOrder.objects.create(
         account=account,
         total=sum(((line.get("unit_price") or 0) * line["quantity"] for line in lines), start=0),

@@ -1,6 +1,7 @@
 """Sales channel jobs: Import Orders brings orders in; Export Inventory and Export
 Tracking tell the channel what it can sell and what was shipped."""
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
@@ -65,6 +66,10 @@ def import_orders(ctx: JobContext) -> None:
         except IntegrityError:
             # Another run stored it between our read and this write.
             ctx.report.counts["already_imported"] += 1
+            continue
+        except ValidationError as refusal:
+            ctx.report.counts["rejected"] += 1
+            ctx.report.note(f"Order {order.number} was refused: {' '.join(refusal.messages)}")
             continue
         created.append(stored.pk)
         ctx.report.counts["imported"] += 1

@@ -59,6 +59,20 @@ def test_import_orders_stores_new_orders_with_lines_and_customer(linked):
     assert (line.sku, line.quantity, line.product) == ("SKU-1", 3, linked.products["SKU-1"])
 
 
+def test_an_imported_order_whose_amounts_do_not_fit_is_refused_and_the_list_stays_readable(linked, client):
+    poisoned = linked.place_order(quantity=3)
+    with linked.store.lock:
+        for line in linked.shop("mkt")["orders"][str(poisoned["id"])]["lines"]:
+            line["price"] = "9" * 11 + ".99"  # × 3 is past the total's 12 digits
+    linked.place_order(quantity=1)
+    result = run(linked.marketplace, JobType.IMPORT_ORDERS)
+    assert (result.status, result.counts) == (RunStatus.PARTIAL, {"imported": 1, "rejected": 1})
+    assert "unit price: Ensure that there are no more than 12 digits" in " ".join(result.messages)
+    assert SalesOrder.objects.filter(channel=linked.marketplace).count() == 1
+    client.force_login(linked.world.account_admin)
+    assert client.get("/sales-orders/").status_code == 200
+
+
 def test_import_orders_twice_imports_nothing_new(linked):
     linked.place_order()
     run(linked.marketplace, JobType.IMPORT_ORDERS)

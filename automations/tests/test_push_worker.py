@@ -40,7 +40,8 @@ def push_worker(settings):
     settings.INVENTORY_PUSH_BACKOFF_SECONDS = BACKOFF
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge("push")
-    # Threads, not solo: solo closes the test's database connection (see TOOLCHAIN.md).
+    # Threads, not solo: the solo pool closes the test's own database connection (Celery's
+    # Django fixup on worker_process_init).
     with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False, queues=["push"]):
         yield
 

@@ -10,7 +10,7 @@ from catalog.selectors import available_stock
 from catalog.services import products_by_sku
 from channels.connectors.base import Line, TrackingUpdate
 from channels.platforms import JobType
-from orders.models import PII_FIELDS, OrderSource, SalesOrder, Shipment
+from orders.models import PII_FIELDS, OrderSource, SalesOrder, SalesOrderStatus, Shipment
 from orders.services import announce_sales_orders, mark_tracking_exported, store_sales_order
 
 from .common import carrier_check
@@ -39,7 +39,13 @@ def import_orders(ctx: JobContext) -> None:
         ).values_list("external_id", flat=True)
     )
     products = products_by_sku(ctx.account, {line.sku for o in fetched.items for line in o.lines})
-    created = []
+    # Orders an earlier attempt stored but never announced (its worker died before the
+    # end of the run): still Pending with no history at all, so no workflow heard of them.
+    created = list(
+        SalesOrder.objects.filter(
+            channel=ctx.channel, external_id__in=known, status=SalesOrderStatus.PENDING, events__isnull=True
+        ).values_list("pk", flat=True)
+    )
     for order in fetched.items:
         if order.external_id in known:
             ctx.report.counts["already_imported"] += 1

@@ -156,13 +156,6 @@ def test_a_run_whose_pool_child_dies_at_every_attempt_fails_with_the_reason_inst
     assert_nothing_left_behind()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known gap (reported on issue 13): Import Orders announces the orders it stored "
-    "(sales_orders_created, on which the order workflows start or record that they are off) "
-    "once, after its last order; the orders an attempt stored before its worker died are "
-    "never announced by the attempt that finishes the run (it counts them already_imported).",
-)
 def test_orders_stored_by_an_attempt_whose_worker_died_still_reach_the_order_workflows(
     start_worker, linked, hold_order
 ):

@@ -2,7 +2,9 @@
 
 - A Queued run whose message the broker never confirmed (the broker was away when its
   transaction committed, or the process died in between) is sent after a short grace;
-  one confirmed but still not started after its lease is sent again. Sending twice is
+  one confirmed but still not started after its lease is sent again, or after the grace
+  when the runs' queue in the broker is empty (a Redis restarted without its data lost
+  every message it held). Sending twice is
   safe: a worker only ever claims a queued run.
 - A Running run past its lease lost its worker: it is queued and sent again (imports and
   sends are idempotent, so what the lost attempt stored is not stored twice), and fails
@@ -17,14 +19,16 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 
 from . import outbox
 from .leases import MAX_LOST_WORKERS, lost_too_often
 from .models import JobRun, RunStatus, ScheduleEntry
-from .publish import QUEUED_LEASE, Message, send_runs
+from .publish import EXECUTE_RUN, QUEUED_LEASE, Message, send_runs
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +83,40 @@ def _recover_lost(now: datetime) -> tuple[int, int]:
 
 
 def _resend_unconfirmed(now: datetime) -> int:
+    overdue = Q(lease_until__isnull=True, queued_at__lt=now - PUBLISH_GRACE) | Q(lease_until__lt=now)
+    if _run_queue_is_empty():
+        # Nothing waits in the broker (a Redis restarted without its data lost what it
+        # held): a run queued before the grace and still not started has no message left.
+        overdue |= Q(queued_at__lt=now - PUBLISH_GRACE)
     stale = list(
         JobRun.objects.filter(status=RunStatus.QUEUED)
-        .filter(Q(lease_until__isnull=True, queued_at__lt=now - PUBLISH_GRACE) | Q(lease_until__lt=now))
+        .filter(overdue)
         .order_by("pk")
         .only("pk", "target_ids", "lease_until", "messages")[:BATCH]
     )
     if not stale or not send_runs([Message(run.pk, run.target_ids) for run in stale]):
         return 0
     for run in stale:
-        why = "the broker could not take it" if run.lease_until is None else "no worker started it"
+        why = (
+            "the broker could not take it when it was queued"
+            if run.lease_until is None
+            else "its message was no longer in the broker"
+        )
         JobRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
             lease_until=now + QUEUED_LEASE,
-            messages=[*run.messages, f"Sent to the workers again at {now:%H:%M:%S} UTC: {why} in time."],
+            messages=[*run.messages, f"Sent to the workers again at {now:%H:%M:%S} UTC: {why}."],
         )
     return len(stale)
+
+
+def _run_queue_is_empty() -> bool:
+    """Whether the runs' queue holds no message (False when the broker cannot tell)."""
+    try:
+        with current_app.connection_for_read() as connection:
+            queue = current_app.tasks[EXECUTE_RUN].queue
+            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count == 0
+    except ChannelError:
+        return True  # the broker knows no such queue (a Redis restarted empty): it holds nothing
+    except Exception as exc:  # noqa: BLE001 - a broker away or a transport that cannot count
+        log.info("the runs' queue could not be counted: %s", exc)
+        return False

@@ -66,7 +66,9 @@ def test_a_manual_sync_while_the_broker_is_down_waits_queued_and_runs_once_it_is
     assert swept_runs(later(120)) == {}
 
 
-def test_a_confirmed_run_is_left_alone_until_its_lease_then_sent_again(linked, eager_celery):
+def test_a_confirmed_run_is_left_alone_until_its_lease_then_sent_again(linked, eager_celery, monkeypatch):
+    # A backlog: the broker holds messages, this run's among them.
+    monkeypatch.setattr(sweeper, "_run_queue_is_empty", lambda: False)
     run = JobRun.objects.create(
         account=linked.world.acme_us,
         channel=linked.marketplace,
@@ -80,6 +82,23 @@ def test_a_confirmed_run_is_left_alone_until_its_lease_then_sent_again(linked, e
     assert swept_runs(run.lease_until + timedelta(seconds=1)) == {"resent": 1}
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCESS
+
+
+def test_a_confirmed_run_is_sent_again_after_the_grace_when_the_broker_holds_nothing(
+    linked, eager_celery, monkeypatch
+):
+    # A Redis restarted without its data: the confirmed message is gone.
+    monkeypatch.setattr(sweeper, "_run_queue_is_empty", lambda: True)
+    run = JobRun.objects.create(
+        account=linked.world.acme_us,
+        channel=linked.marketplace,
+        job_type=JobType.IMPORT_ORDERS,
+        trigger="manual",
+    )
+    publish.confirm([run.pk])
+    assert swept_runs(later(30)) == {}
+    assert swept_runs(later(61)) == {"resent": 1}
+    assert JobRun.objects.get(pk=run.pk).status == RunStatus.SUCCESS
 
 
 def test_a_run_whose_worker_died_is_run_again_and_imports_nothing_twice(linked, eager_celery):

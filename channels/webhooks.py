@@ -20,7 +20,6 @@ the waiting events.
 
 import hashlib
 import hmac
-import json
 import time
 
 from django.conf import settings
@@ -28,6 +27,8 @@ from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+
+from oms import json_bounds
 
 from .connectors import connector_class
 from .connectors.base import ConnectorProtocolError
@@ -39,9 +40,6 @@ TIMESTAMP_HEADER = "HTTP_X_TECHOMS_TIMESTAMP"
 # Unix seconds have 10 digits until the year 2286; anything longer is not "now", and is
 # never handed to int() (whose cost grows with the digits) or float arithmetic.
 MAX_TIMESTAMP_DIGITS = 12
-# Platforms' events are a few levels deep; deeper bodies are refused before anything
-# walks them (the parser and repr() recurse, and raise RecursionError near 1,000).
-MAX_JSON_DEPTH = 32
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -68,27 +66,11 @@ def _timestamp_refusal(value: str) -> JsonResponse | None:
     return None
 
 
-def _nesting_depth(value) -> int:
-    """How deeply lists and objects nest in a parsed JSON value, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_JSON_DEPTH:
-                children = node.values() if isinstance(node, dict) else node
-                stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def _parse_body(body: bytes) -> dict:
     """The JSON object of a verified body; ValueError when it is not one."""
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-    if not isinstance(payload, dict) or _nesting_depth(payload) > MAX_JSON_DEPTH:
-        raise ValueError("not a JSON object of a sane depth")
+    payload = json_bounds.loads(body)
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
     return payload
 
 

@@ -13,8 +13,11 @@ from datetime import date, datetime
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.utils.deconstruct import deconstructible
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
+
+from .json_bounds import MAX_JSON_DEPTH, nesting_depth
 
 # PostgreSQL's `integer`, which IntegerField and PositiveIntegerField are there; SQLite
 # would take 64 bits, so the API holds both to the narrower range.
@@ -174,7 +177,12 @@ class JSONObjectParser(JSONParser):
     reaching code that reads it as a dict."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.") from None
+        if nesting_depth(data) > MAX_JSON_DEPTH:
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
         if not isinstance(data, dict):
             kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
                 type(data), "a number"

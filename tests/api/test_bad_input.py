@@ -253,3 +253,17 @@ def test_a_page_or_size_that_is_not_a_whole_number_from_1_is_400_and_a_large_siz
     assert key_client.get("/api/v1/products/?page=2").status_code == 404
     Product.objects.bulk_create(Product(account=records.account, sku=f"P{n}", name="P") for n in range(210))
     assert len(key_client.get("/api/v1/products/?page_size=500").json()["results"]) == 200
+
+
+@pytest.mark.parametrize("depth", [33, 100_000])
+@pytest.mark.parametrize(
+    "method, path",
+    [("post", "/api/v1/sales-orders/"), ("patch", "/api/v1/account/"), ("post", "/api/v1/products/")],
+)
+def test_a_body_nested_too_deeply_is_a_400_on_every_write(key_client, records, method, path, depth):
+    body = '{"lines": ' + "[" * depth + "]" * depth + "}"
+    response = send(key_client, method, path, body)
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["code"] == "parse_error"
+    assert "nested deeper than 32 levels" in response.json()["message"]
+    assert not SalesOrder.objects.filter(account=records.account).exclude(pk__in=[records.order.pk]).exists()

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import current_app
 from django.utils import timezone
@@ -202,16 +202,16 @@ QUEUED_LEASE = timedelta(hours=1)
 CONFIRM_BATCH = 1000
 
 
-def confirm(run_ids: list[int]) -> None:
+def confirm(run_ids: list[int], now: datetime | None = None) -> None:
     """The broker holds these runs' messages: the sweeper leaves them alone for a while."""
-    until = timezone.now() + QUEUED_LEASE
+    until = (now or timezone.now()) + QUEUED_LEASE
     for start in range(0, len(run_ids), CONFIRM_BATCH):
         JobRun.objects.filter(
             pk__in=run_ids[start : start + CONFIRM_BATCH], status=RunStatus.QUEUED, lease_until__isnull=True
         ).update(lease_until=until)
 
 
-def send_runs(messages: list[Message]) -> bool:
+def send_runs(messages: list[Message], now: datetime | None = None) -> bool:
     """Publish and confirm runs outside the dispatcher (a manual sync, the sweeper);
     False when the broker refused them (they stay unconfirmed for the sweeper)."""
     try:
@@ -219,7 +219,7 @@ def send_runs(messages: list[Message]) -> bool:
     except Exception as exc:  # noqa: BLE001 - any broker failure (connection, timeout, auth)
         log.warning("%s run(s) not sent to the broker: %s", len(messages), exc)
         return False
-    confirm([m.run_id for m in messages])
+    confirm([m.run_id for m in messages], now)
     return True
 
 

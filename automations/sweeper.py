@@ -42,8 +42,9 @@ def sweep(now: datetime | None = None) -> Counter:
     """One pass; what it did, by kind."""
     now = now or timezone.now()
     done = Counter()
-    done["lost_workers"], done["failed"] = _recover_lost(now)
+    # Resent first: a run the same pass re-queues was just sent.
     done["resent"] = _resend_unconfirmed(now)
+    done["lost_workers"], done["failed"] = _recover_lost(now)
     done["outbox"] = outbox.deliver_pending(now)
     if any(done.values()):
         log.info("sweep: %s", dict(done))
@@ -78,7 +79,7 @@ def _recover_lost(now: datetime) -> tuple[int, int]:
                 requeued.append(Message(run.pk, run.target_ids))
             run.save(update_fields=["status", "counts", "messages", "lease_until", "task_id", "finished_at"])
     if requeued:
-        send_runs(requeued)  # refused: they are unconfirmed Queued runs for the next pass
+        send_runs(requeued, now)  # refused: they are unconfirmed Queued runs for the next pass
     return len(requeued), failed
 
 
@@ -87,14 +88,15 @@ def _resend_unconfirmed(now: datetime) -> int:
     if _run_queue_is_empty():
         # Nothing waits in the broker (a Redis restarted without its data lost what it
         # held): a run queued before the grace and still not started has no message left.
-        overdue |= Q(queued_at__lt=now - PUBLISH_GRACE)
+        # (Not one confirmed within the grace: its message may be with a worker already.)
+        overdue |= Q(queued_at__lt=now - PUBLISH_GRACE, lease_until__lt=now + QUEUED_LEASE - PUBLISH_GRACE)
     stale = list(
         JobRun.objects.filter(status=RunStatus.QUEUED)
         .filter(overdue)
         .order_by("pk")
         .only("pk", "target_ids", "lease_until", "messages")[:BATCH]
     )
-    if not stale or not send_runs([Message(run.pk, run.target_ids) for run in stale]):
+    if not stale or not send_runs([Message(run.pk, run.target_ids) for run in stale], now):
         return 0
     for run in stale:
         why = (

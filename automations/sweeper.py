@@ -11,6 +11,8 @@
   with the reason once its worker was lost MAX_LOST_WORKERS times. Webhook runs holding
   their job's lock are the dispatcher's: it fails them when the lock expires and hands
   their events to a new run.
+- A real-time push scheduled but not started long after its interval and backoff was
+  lost with its message: it is sent again (its products are still pending).
 - The outbox's messages the broker refused are sent.
 Each recovery is told in the run's messages.
 """
@@ -24,6 +26,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import ChannelError
+
+from catalog import push as push_bookkeeping
 
 from . import outbox
 from .leases import MAX_LOST_WORKERS, lost_too_often
@@ -45,6 +49,7 @@ def sweep(now: datetime | None = None) -> Counter:
     # Resent first: a run the same pass re-queues was just sent.
     done["resent"] = _resend_unconfirmed(now)
     done["lost_workers"], done["failed"] = _recover_lost(now)
+    done["pushes"] = _resend_lost_pushes(now)
     done["outbox"] = outbox.deliver_pending(now)
     if any(done.values()):
         log.info("sweep: %s", dict(done))
@@ -122,3 +127,18 @@ def _run_queue_is_empty() -> bool:
     except Exception as exc:  # noqa: BLE001 - a broker away or a transport that cannot count
         log.info("the runs' queue could not be counted: %s", exc)
         return False
+
+
+# A scheduled push starts within its interval, or waits out a failed try's backoff (at
+# most 5 minutes, automations.tasks.PUSH_BACKOFF_MAX_SECONDS): one still not started
+# after this was lost with its message.
+PUSH_OVERDUE = timedelta(minutes=6)
+PUSH_TASK = "automations.tasks.push_inventory"
+
+
+def _resend_lost_pushes(now: datetime) -> int:
+    with transaction.atomic():
+        channel_ids = push_bookkeeping.overdue_pushes(now - PUSH_OVERDUE)
+        for channel_id in channel_ids:
+            outbox.send_on_commit(current_app.tasks[PUSH_TASK], channel_id)
+    return len(channel_ids)

@@ -170,3 +170,13 @@ def record_push_run(channel_id: int, run_id: int) -> None:
 def forget_pushed(channel_id: int, pending) -> None:
     """Drop the pending rows a push read, unless a change renewed them meanwhile."""
     PendingPush.objects.filter(channel_id=channel_id, version__in=[v for _, v in pending]).delete()
+
+
+def overdue_pushes(scheduled_before) -> list[int]:
+    """Channels whose push was scheduled before then and has not started since: its task
+    was lost (a broker restarted without its data). Marked scheduled again now, so the
+    caller sends one push each and the next check leaves them alone for a while."""
+    overdue = ChannelPush.objects.filter(scheduled_at__lt=scheduled_before, running_since__isnull=True)
+    channel_ids = list(overdue.values_list("channel_id", flat=True))
+    ChannelPush.objects.filter(channel_id__in=channel_ids).update(scheduled_at=timezone.now())
+    return channel_ids

@@ -8,10 +8,12 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
+from accounts.models import Account
 from automations import leases, outbox, publish, sweeper
 from automations.jobs.runner import run_job
 from automations.models import JobRun, OutboxMessage, RunStatus, ScheduleEntry, ScheduleKind, Trigger
 from automations.services import request_sync
+from catalog.models import ChannelPush, PendingPush
 from channels.platforms import JobType
 from orders.models import SalesOrder
 
@@ -230,3 +232,22 @@ def test_an_outcome_is_recorded_across_a_lost_database_connection(monkeypatch):
     monkeypatch.setattr(leases, "connection", Connection())
     assert leases.durably(flaky) == "written"
     assert calls == ["write", "reconnect", "write", "reconnect", "write"]
+
+
+def test_a_push_lost_with_its_message_is_sent_again(linked, eager_celery, django_capture_on_commit_callbacks):
+    account = linked.world.acme_us
+    Account.objects.filter(pk=account.pk).update(inventory_realtime_updates=True)
+    product = linked.products["SKU-1"]
+    # Scheduled 7 minutes ago, never started: the broker lost its task.
+    ChannelPush.objects.update_or_create(
+        channel=linked.marketplace, defaults={"scheduled_at": later(-420), "running_since": None}
+    )
+    PendingPush.objects.create(channel=linked.marketplace, product=product)
+    assert sweeper.sweep(later(-120)).get("pushes") is None  # seen two minutes ago: not overdue yet
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweeper.sweep()["pushes"] == 1
+    push = JobRun.objects.filter(channel=linked.marketplace, job_type=JobType.EXPORT_INVENTORY).latest("pk")
+    assert push.status == RunStatus.SUCCESS
+    assert push.messages[0] == "Real-time push of 1 changed product(s)."
+    assert not PendingPush.objects.filter(channel=linked.marketplace).exists()
+    assert sweeper.sweep().get("pushes") is None

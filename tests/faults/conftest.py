@@ -19,12 +19,14 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
+from automations import sweeper
 from oms.celery import app as celery_app
 from orders.models import OrderSource, SalesOrder
 
@@ -111,11 +113,14 @@ def redis_server(tmp_path):
 
 def _drop_broker_pools() -> None:
     # The app keeps a connection pool and a producer pool per broker URL; both are built
-    # again from conf.broker_url on next use.
+    # again from conf.broker_url on next use. kombu's global pool groups hold producer
+    # pools over the closed connection pool too: reset them, or the next test to publish
+    # gets "Acquire on closed pool".
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu.pools.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -317,3 +322,10 @@ def restore_unacked(server: RedisServer) -> int:
         for tag in tags:
             conn.default_channel.qos.restore_by_tag(tag.decode())
     return len(tags)
+
+
+def swept(now) -> dict:
+    """What a sweep at `now` did, but for real-time pushes: the `linked` fixture's opening
+    stock schedules pushes, and these tests start no worker on the `push` queue, so a
+    sweep far enough ahead finds them due (test_web_faults covers a lost push)."""
+    return {kind: n for kind, n in sweeper.sweep(now).items() if kind != "pushes"}

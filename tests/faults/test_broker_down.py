@@ -28,7 +28,7 @@ from channels.models import Channel
 from channels.platforms import JobType
 from orders.models import SalesOrder
 
-from .conftest import jobs_queue, needs_services, wait_for
+from .conftest import jobs_queue, needs_services, swept, wait_for
 from .test_worker_lost import assert_each_order_once, assert_nothing_left_behind, place_orders
 
 pytestmark = [needs_services, pytest.mark.django_db(transaction=True)]
@@ -66,11 +66,11 @@ def test_a_manual_sync_while_redis_is_down_answers_queued_and_runs_once_redis_is
     assert sorted(runs.values_list("status", "lease_until")) == [(RunStatus.QUEUED, None)] * 2
 
     # Still down: the sweeper tries, nothing changes, nothing is lost.
-    assert sweeper.sweep(timezone.now() + sweeper.PUBLISH_GRACE + timedelta(seconds=1)) == {}
+    assert swept(timezone.now() + sweeper.PUBLISH_GRACE + timedelta(seconds=1)) == {}
     assert sorted(runs.values_list("status", "lease_until")) == [(RunStatus.QUEUED, None)] * 2
 
     broker.start()
-    assert sweeper.sweep(timezone.now() + sweeper.PUBLISH_GRACE + timedelta(seconds=1)) == {"resent": 2}
+    assert swept(timezone.now() + sweeper.PUBLISH_GRACE + timedelta(seconds=1)) == {"resent": 2}
     ran = all_finished(runs)
     assert {r.status for r in ran} == {RunStatus.SUCCESS}
     # One after the other (one pool process): whichever ran first imported every order.
@@ -164,7 +164,7 @@ def test_redis_stopped_as_the_dispatcher_publishes_every_window_runs_once_when_i
     not_started = runs.filter(status=RunStatus.QUEUED).count()
     assert not_started >= refused
     later = timezone.now() + sweeper.PUBLISH_GRACE + timedelta(seconds=1)
-    assert sweeper.sweep(later) == {"resent": not_started}
+    assert swept(later) == {"resent": not_started}
     all_finished(runs)
 
     assert set(runs.values_list("status", flat=True)) == {RunStatus.SUCCESS}

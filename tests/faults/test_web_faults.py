@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import regenerate_api_key, update_account_settings
-from automations import outbox, sweeper
+from automations import outbox
 from automations.models import JobRun, OutboxMessage, RunStatus
 from automations.services import request_sync
 from catalog.models import InventoryAdjustment
@@ -38,7 +38,7 @@ from orders.tests.test_workflow import history, order_data, tpl_orders
 from orders.workflow import SO_WORKFLOW
 
 from . import conftest
-from .conftest import BASE_DIR, database_url, free_port, needs_services, paused, wait_for
+from .conftest import BASE_DIR, database_url, free_port, needs_services, paused, swept, wait_for
 from .test_database_lost import terminate_other_connections
 from .test_worker_lost import assert_each_order_once, assert_nothing_left_behind, finished, place_orders
 
@@ -317,7 +317,7 @@ def test_redis_down_a_stock_adjustment_and_an_order_answer_201_and_their_tasks_r
     # Still down: the sweeper tries, nothing is lost.
     later = timezone.now() + outbox.DELIVERY_GRACE + timedelta(seconds=1)
     started = time.monotonic()
-    assert sweeper.sweep(later) == {}
+    assert swept(later) == {}
     timings["sweep while down"] = time.monotonic() - started
     assert OutboxMessage.objects.count() == 2
 
@@ -326,7 +326,7 @@ def test_redis_down_a_stock_adjustment_and_an_order_answer_201_and_their_tasks_r
     monkeypatch.setattr(conftest, "Worker", JobsAndPushWorker)
     start_worker()
     started = time.monotonic()
-    assert sweeper.sweep(timezone.now() + outbox.DELIVERY_GRACE + timedelta(seconds=1)) == {"outbox": 2}
+    assert swept(timezone.now() + outbox.DELIVERY_GRACE + timedelta(seconds=1)) == {"outbox": 2}
     assert not OutboxMessage.objects.exists()
 
     wait_for(lambda: order.events.filter(action="sent").exists(), "the workflow to send the order")

@@ -16,7 +16,7 @@ from automations.services import request_sync
 from channels.platforms import JobType
 from orders.models import EventAction, SalesOrder, SalesOrderEvent
 
-from .conftest import jobs_queue, needs_services, paused, restore_unacked, wait_for
+from .conftest import jobs_queue, needs_services, paused, restore_unacked, swept, wait_for
 
 pytestmark = [needs_services, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,7 @@ def assert_each_order_once(channel, placed: list[str]) -> None:
 def assert_nothing_left_behind() -> None:
     assert not JobRun.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).exists()
     # Nor anything the sweeper would still find, however late it looks.
-    assert sweeper.sweep(timezone.now() + timedelta(hours=2)) == {}
+    assert swept(timezone.now() + timedelta(hours=2)) == {}
 
 
 def test_a_whole_worker_killed_mid_import_is_swept_and_its_run_imports_each_order_once(
@@ -68,10 +68,10 @@ def test_a_whole_worker_killed_mid_import_is_swept_and_its_run_imports_each_orde
     # The killed worker never acknowledged its message: it waits in Redis for an hour.
     assert jobs_queue(broker) == {"waiting": 0, "unacked": 1}
     # Within its lease the run may still be working somewhere: the sweeper leaves it.
-    assert sweeper.sweep(run.lease_until - timedelta(seconds=1)) == {}
+    assert swept(run.lease_until - timedelta(seconds=1)) == {}
 
     worker = start_worker()
-    assert sweeper.sweep(run.lease_until + timedelta(seconds=1)) == {"lost_workers": 1}
+    assert swept(run.lease_until + timedelta(seconds=1)) == {"lost_workers": 1}
     run = finished(run)
     assert run.status == RunStatus.SUCCESS
     assert run.counts == {

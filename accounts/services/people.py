@@ -66,22 +66,7 @@ def grant_account_role(
     _refuse_lowering_own_role(actor, held, role)
     if dry_run:
         return None, None
-    with transaction.atomic():
-        user, password = _user_for_email(email)
-        previous = RoleAssignment.objects.filter(user=user, account=account).first()
-        old = previous.get_role_display() if previous else "—"
-        assignment, _ = RoleAssignment.objects.update_or_create(
-            user=user, account=account, organization=None, defaults={"role": role}
-        )
-        if old != assignment.get_role_display():
-            record_audit(
-                actor,
-                account,
-                account.organization,
-                "role_granted",
-                [Change(f"Role of {user.email}", old, assignment.get_role_display())],
-            )
-    return assignment, password
+    return _assign_role(actor, email, role, account=account, organization=None)
 
 
 def revoke_account_role(actor: User, assignment: RoleAssignment) -> None:
@@ -114,18 +99,28 @@ def grant_organization_role(
     _refuse_lowering_own_role(actor, held, role)
     if dry_run:
         return None, None
+    return _assign_role(actor, email, role, account=None, organization=organization)
+
+
+def _assign_role(
+    actor: User, email: str, role: str, *, account, organization
+) -> tuple[RoleAssignment, str | None]:
+    """Give the role at an account or an organization (the other is None), creating the
+    person if new; audited at the account (and its organization) or the organization."""
     with transaction.atomic():
         user, password = _user_for_email(email)
-        previous = RoleAssignment.objects.filter(user=user, organization=organization).first()
+        previous = RoleAssignment.objects.filter(
+            user=user, account=account, organization=organization
+        ).first()
         old = previous.get_role_display() if previous else "—"
         assignment, _ = RoleAssignment.objects.update_or_create(
-            user=user, organization=organization, account=None, defaults={"role": role}
+            user=user, account=account, organization=organization, defaults={"role": role}
         )
         if old != assignment.get_role_display():
             record_audit(
                 actor,
-                None,
-                organization,
+                account,
+                organization or account.organization,
                 "role_granted",
                 [Change(f"Role of {user.email}", old, assignment.get_role_display())],
             )

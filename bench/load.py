@@ -502,11 +502,6 @@ def _queued() -> tuple[int, int]:
 
 
 def main() -> None:
-    django_conf = sys.modules.get("django.conf")
-    if django_conf is not None and django_conf.settings.configured:
-        # An earlier benchmark of `python -m bench` set Django up here with its own settings.
-        subprocess.run([sys.executable, "-m", "bench.load"], cwd=ROOT, check=True)
-        return
     run = secrets.token_hex(3).upper()
     with tempfile.TemporaryDirectory(prefix="oms-bench-load-") as var_dir:
         static_dir = str(Path(tempfile.gettempdir()) / "oms-bench-load-static")

@@ -2,7 +2,6 @@
 
 from django.http import Http404
 
-from accounts.api_auth import request_access
 from accounts.models import Account, MasterProductSource
 from oms.ids import parse_id
 
@@ -17,12 +16,6 @@ def channel_for(account: Account, channel_id) -> Channel:
     if channel is None:
         raise Http404("No such channel.")
     return channel
-
-
-def request_account(request) -> tuple[Account, bool]:
-    """The account a REST request acts on, and whether it may write (see request_access)."""
-    access = request_access(request)
-    return access.account, access.can_edit_settings
 
 
 def product_job_allowed(account: Account, channel_id: int, job_type: str) -> bool:

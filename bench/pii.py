@@ -41,7 +41,14 @@ def _create_database() -> None:
 
 
 def _setup() -> None:
-    os.environ.update(DATABASE_URL=DB_URL, DJANGO_SETTINGS_MODULE="oms.settings", LOG_LEVEL="WARNING")
+    os.environ.update(
+        DATABASE_URL=DB_URL,
+        DJANGO_SETTINGS_MODULE="oms.settings",
+        LOG_LEVEL="WARNING",
+        # DEBUG off as in production (then the settings want a real key).
+        DEBUG="false",
+        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-only-" + "x" * 50,
+    )
     sys.path.insert(0, str(ROOT))
     _create_database()
     import django

@@ -34,8 +34,8 @@ from .test_worker_lost import assert_each_order_once, assert_nothing_left_behind
 pytestmark = [needs_services, pytest.mark.django_db(transaction=True)]
 
 
-def all_finished(runs) -> list[JobRun]:
-    wait_for(lambda: not runs.exclude(status__in=FINISHED_STATUSES).exists(), "every run to end")
+def all_finished(runs, timeout: float = 45.0) -> list[JobRun]:
+    wait_for(lambda: not runs.exclude(status__in=FINISHED_STATUSES).exists(), "every run to end", timeout)
     return list(runs)
 
 
@@ -122,7 +122,7 @@ def test_redis_stopped_as_the_dispatcher_publishes_every_window_runs_once_when_i
     now = timezone.now()
     assert rows.filter(next_run_at__lte=now).count() == DUE_ROWS
     windows = dict(rows.values_list("pk", "window_start"))
-    start_worker(concurrency=2)
+    worker = start_worker(concurrency=2)
 
     # Redis stops once it has taken `taken` batches: the dispatcher's own publishing path
     # (batches on a thread while the next claim runs), only watched.
@@ -165,7 +165,14 @@ def test_redis_stopped_as_the_dispatcher_publishes_every_window_runs_once_when_i
     assert not_started >= refused
     later = timezone.now() + sweeper.PUBLISH_GRACE + timedelta(seconds=1)
     assert swept(later) == {"resent": not_started}
-    all_finished(runs)
+    if worker.process.poll() is not None:
+        # Celery's worker sometimes exits on a traceback while it reconnects (seen in 1 of
+        # about 6 runs, in its bootsteps); production runs workers under a supervisor that
+        # starts them again, as here. The runs wait in the broker meanwhile.
+        start_worker(concurrency=2)
+    # The worker reconnects on Celery's growing retry interval (up to 30 s after a long
+    # outage), then runs up to 200 imports on 2 processes.
+    all_finished(runs, timeout=120.0)
 
     assert set(runs.values_list("status", flat=True)) == {RunStatus.SUCCESS}
     # Each run executed once: a second execution would have found its order imported.

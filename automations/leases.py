@@ -41,11 +41,30 @@ def running_lease(now: datetime) -> datetime:
 MAX_LOST_WORKERS = 3
 
 
+# What note_lost_worker changes.
+LOST_FIELDS = ["status", "counts", "messages", "lease_until", "task_id", "finished_at"]
+
+
 def lost_too_often(times: int) -> str:
     return (
         f"The worker running this job was lost {times} times (stopped or killed before it "
         "finished): the run stopped here; the job's next run tries again."
     )
+
+
+def note_lost_worker(run: JobRun, now: datetime) -> bool:
+    """Count a lost worker on the run (in memory; the caller saves counts, messages,
+    status, finished_at, lease_until and task_id). True when that made MAX_LOST_WORKERS:
+    the run is then Failed with the reason. Counted in the row, not in an attempt's
+    memory: the attempt may die too."""
+    times = run.counts.get("lost_workers", 0) + 1
+    run.counts = {**run.counts, "lost_workers": times}
+    run.lease_until, run.task_id = None, ""
+    if times < MAX_LOST_WORKERS:
+        return False
+    run.status, run.finished_at = RunStatus.FAILED, now
+    run.messages = [*run.messages, lost_too_often(times)]
+    return True
 
 
 def claim(run_id: int, task_id: str = "") -> str | None:
@@ -75,20 +94,10 @@ def claim(run_id: int, task_id: str = "") -> str | None:
         )
         if run is None:
             return None
-        # Counted here, in the row, not in the attempt's memory: the attempt may die too.
-        times = run.counts.get("lost_workers", 0) + 1
-        counts = {**run.counts, "lost_workers": times}
-        if times >= MAX_LOST_WORKERS:
-            JobRun.objects.filter(pk=run_id).update(
-                status=RunStatus.FAILED,
-                finished_at=now,
-                counts=counts,
-                messages=[*run.messages, lost_too_often(times)],
-                lease_until=None,
-                task_id="",
-            )
+        if note_lost_worker(run, now):
+            run.save(update_fields=LOST_FIELDS)
             return None
-        JobRun.objects.filter(pk=run_id).update(counts=counts, **values)
+        JobRun.objects.filter(pk=run_id).update(counts=run.counts, **values)
     return "resumed"
 
 

@@ -30,7 +30,7 @@ from kombu.exceptions import ChannelError
 from catalog import push as push_bookkeeping
 
 from . import outbox
-from .leases import MAX_LOST_WORKERS, lost_too_often
+from .leases import LOST_FIELDS, note_lost_worker
 from .models import JobRun, RunStatus, ScheduleEntry
 from .publish import EXECUTE_RUN, QUEUED_LEASE, Message, send_runs
 
@@ -67,12 +67,7 @@ def _recover_lost(now: datetime) -> tuple[int, int]:
             .order_by("pk")[:BATCH]
         )
         for run in lost:
-            times = run.counts.get("lost_workers", 0) + 1
-            run.counts = {**run.counts, "lost_workers": times}
-            run.lease_until, run.task_id = None, ""
-            if times >= MAX_LOST_WORKERS:
-                run.status, run.finished_at = RunStatus.FAILED, now
-                run.messages = [*run.messages, lost_too_often(times)]
+            if note_lost_worker(run, now):
                 failed += 1
             else:
                 run.status = RunStatus.QUEUED
@@ -82,7 +77,7 @@ def _recover_lost(now: datetime) -> tuple[int, int]:
                     f"noticed {now:%H:%M:%S} UTC): sent to the workers again.",
                 ]
                 requeued.append(Message(run.pk, run.target_ids))
-            run.save(update_fields=["status", "counts", "messages", "lease_until", "task_id", "finished_at"])
+            run.save(update_fields=LOST_FIELDS)
     if requeued:
         send_runs(requeued, now)  # refused: they are unconfirmed Queued runs for the next pass
     return len(requeued), failed

@@ -138,12 +138,12 @@ def test_a_run_that_keeps_losing_its_worker_fails_with_the_reason(linked):
         trigger="manual",
         status=RunStatus.RUNNING,
         lease_until=later(-1),
-        counts={"lost_workers": sweeper.MAX_LOST_WORKERS - 1},
+        counts={"lost_workers": leases.MAX_LOST_WORKERS - 1},
     )
     assert swept_runs() == {"failed": 1}
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and run.finished_at is not None
-    assert f"lost {sweeper.MAX_LOST_WORKERS} times" in run.messages[-1]
+    assert f"lost {leases.MAX_LOST_WORKERS} times" in run.messages[-1]
 
 
 def test_the_same_message_delivered_again_takes_its_run_over_at_once(linked):

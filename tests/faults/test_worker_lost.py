@@ -10,7 +10,7 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from automations import sweeper
+from automations import leases
 from automations.models import FINISHED_STATUSES, JobRun, RunStatus
 from automations.services import request_sync
 from channels.platforms import JobType
@@ -145,8 +145,8 @@ def test_a_run_whose_pool_child_dies_at_every_attempt_fails_with_the_reason_inst
 
     run = finished(run)
     assert run.status == RunStatus.FAILED
-    assert run.counts.get("lost_workers") == sweeper.MAX_LOST_WORKERS
-    assert f"lost {sweeper.MAX_LOST_WORKERS} times" in run.messages[-1], run.messages
+    assert run.counts.get("lost_workers") == leases.MAX_LOST_WORKERS
+    assert f"lost {leases.MAX_LOST_WORKERS} times" in run.messages[-1], run.messages
     wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "the message acknowledged")
     # What the attempts stored is there once; the next run imports the rest, once.
     assert 0 < stored(linked.marketplace) < len(placed)

@@ -74,17 +74,7 @@ def revoke_account_role(actor: User, assignment: RoleAssignment) -> None:
     if account is None:
         raise PermissionDenied("Organization roles are managed on the organization page.")
     require(account_access(actor, account.pk).can_manage_users)
-    if assignment.user_id == actor.pk:
-        raise ValidationError({"role": ["You cannot remove your own access."]})
-    with transaction.atomic():
-        assignment.delete()
-        record_audit(
-            actor,
-            account,
-            account.organization,
-            "role_revoked",
-            [Change(f"Role of {assignment.user.email}", assignment.get_role_display(), "—")],
-        )
+    _remove_role(actor, assignment, account, account.organization)
 
 
 def grant_organization_role(
@@ -130,13 +120,19 @@ def _assign_role(
 def revoke_organization_role(actor: User, assignment: RoleAssignment) -> None:
     organization = assignment.organization
     require(organization_access(actor, organization.pk).can_grant_organization_roles)
+    _remove_role(actor, assignment, None, organization)
+
+
+def _remove_role(actor: User, assignment: RoleAssignment, account, organization) -> None:
+    """Delete the role, audited at its account (and organization) or organization;
+    never one's own."""
     if assignment.user_id == actor.pk:
         raise ValidationError({"role": ["You cannot remove your own access."]})
     with transaction.atomic():
         assignment.delete()
         record_audit(
             actor,
-            None,
+            account,
             organization,
             "role_revoked",
             [Change(f"Role of {assignment.user.email}", assignment.get_role_display(), "—")],

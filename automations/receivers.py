@@ -4,8 +4,6 @@ arriving orders start the order workflows (or are marked as waiting for a person
 inventory changes schedule real-time pushes. Signals sent on commit: a task only ever
 sees committed rows."""
 
-from functools import partial
-
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -88,13 +86,11 @@ def _purchase_orders_created(sender, account_id, purchase_order_ids, **kwargs):
 
 @receiver(inventory_changed)
 def _inventory_changed(sender, account_id, product_ids, warehouse_ids, **kwargs):
-    for channel_id in schedule_push(account_id, product_ids, warehouse_ids):
-        # Enqueued once committed, so the task finds the products pending.
-        transaction.on_commit(partial(_enqueue_push, channel_id))
-
-
-def _enqueue_push(channel_id: int) -> None:
-    outbox.send_on_commit(tasks.push_inventory, channel_id, countdown=next_push_delay(channel_id))
+    # Each push's outbox row commits with the claim of its channel's schedule: a claimed
+    # schedule never waits without its task, and the task finds the products pending.
+    with transaction.atomic():
+        for channel_id in schedule_push(account_id, product_ids, warehouse_ids):
+            outbox.send_on_commit(tasks.push_inventory, channel_id, countdown=next_push_delay(channel_id))
 
 
 @receiver(webhook_registration_due)

@@ -22,19 +22,25 @@ def _duration_label(minutes: int) -> str:
     return f"{amount} {unit}{'' if amount == 1 else 's'}"
 
 
+def _every(minutes: int) -> str:
+    """A period as people say it: "Each 8 hours" (the documents' wording), "Each hour", "Each day"."""
+    return {60: "Each hour", 1440: "Each day"}.get(minutes, f"Each {_duration_label(minutes)}")
+
+
 # Catalogues as (minutes or None, label) pairs, ready for Django choices.
 PERIOD_CHOICES: tuple[tuple[int, str], ...] = tuple(
-    (m, f"Each {_duration_label(m)}") for m in (5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
+    (m, _every(m)) for m in (5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
 )
-BETA_DELAY_CHOICES: tuple[tuple[int | None, str], ...] = ((None, "None"),) + tuple(
-    (m, _duration_label(m)) for m in (5, 10, 15, 30, 60, 120, 180, 240)
-)
-STABLE_DELAY_CHOICES: tuple[tuple[int | None, str], ...] = (
+# One Delay catalogue for the Recurring Jobs tab and the beta channel page, worded as the
+# documents word it ("Minimal 5 minutes"); what a Delay does differs (a stable job's run is
+# postponed, a beta job's windows move earlier) and each page says which.
+DELAY_CHOICES: tuple[tuple[int | None, str], ...] = (
     (None, "None"),
     (5, "Minimal 5 minutes"),
-) + tuple((m, _duration_label(m)) for m in (10, 15, 30, 60))
+) + tuple((m, _duration_label(m)) for m in (10, 15, 30, 60, 120, 180, 240))
+STABLE_DELAY_CHOICES = BETA_DELAY_CHOICES = DELAY_CHOICES
 EMERGENCY_PERIOD_CHOICES: tuple[tuple[int | None, str], ...] = ((None, "None"),) + tuple(
-    (m, f"Each {_duration_label(m)}") for m in (15, 30, 60, 120, 240, 360, 720, 1440)
+    (m, _every(m)) for m in (15, 30, 60, 120, 240, 360, 720, 1440)
 )
 WEBHOOK_DELAY_CHOICES: tuple[tuple[int | None, str], ...] = ((None, "None"),) + tuple(
     (m, _duration_label(m)) for m in (1, 5, 10, 15, 30, 60)

@@ -16,7 +16,7 @@ def test_webhook_mode_then_by_id_shows_emergency_fields_disabled(world, beta_cha
     section = page.locator("#automations")
     section.get_by_label("Mode").select_option(label="Webhook")
     section.get_by_label("Webhook Delay: Import Orders").select_option(label="5 minutes")
-    section.get_by_label("Emergency Job Period: Import Orders").select_option(label="Each 1 hour")
+    section.get_by_label("Emergency Job Period: Import Orders").select_option(label="Each hour")
     expect(section.get_by_label("Main Job Period: Import Orders")).to_be_hidden()
     section.get_by_role("button", name="Save automations").click()
     page.wait_for_url("**#automations")

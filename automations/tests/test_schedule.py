@@ -436,14 +436,14 @@ def test_period_choices_match_the_spec():
         (10, "Each 10 minutes"),
         (15, "Each 15 minutes"),
         (30, "Each 30 minutes"),
-        (60, "Each 1 hour"),
+        (60, "Each hour"),
         (120, "Each 2 hours"),
         (180, "Each 3 hours"),
         (240, "Each 4 hours"),
         (360, "Each 6 hours"),
         (480, "Each 8 hours"),
         (720, "Each 12 hours"),
-        (1440, "Each 24 hours"),
+        (1440, "Each day"),
     )
 
 
@@ -452,34 +452,28 @@ def test_every_period_choice_divides_a_day(minutes):
     assert (24 * 60) % minutes == 0
 
 
-def test_beta_delay_choices_match_the_spec():
-    assert BETA_DELAY_CHOICES == (
-        (None, "None"),
-        (5, "5 minutes"),
-        (10, "10 minutes"),
-        (15, "15 minutes"),
-        (30, "30 minutes"),
-        (60, "1 hour"),
-        (120, "2 hours"),
-        (180, "3 hours"),
-        (240, "4 hours"),
-    )
-
-
-def test_stable_delay_choices_match_the_spec():
-    assert STABLE_DELAY_CHOICES == (
-        (None, "None"),
-        (5, "Minimal 5 minutes"),
-        (10, "10 minutes"),
-        (15, "15 minutes"),
-        (30, "30 minutes"),
-        (60, "1 hour"),
+def test_one_delay_catalogue_for_stable_and_beta_jobs_in_the_documents_wording():
+    assert (
+        STABLE_DELAY_CHOICES
+        == BETA_DELAY_CHOICES
+        == (
+            (None, "None"),
+            (5, "Minimal 5 minutes"),
+            (10, "10 minutes"),
+            (15, "15 minutes"),
+            (30, "30 minutes"),
+            (60, "1 hour"),
+            (120, "2 hours"),
+            (180, "3 hours"),
+            (240, "4 hours"),
+        )
     )
 
 
 def test_emergency_period_choices_match_the_spec():
     assert [m for m, _ in EMERGENCY_PERIOD_CHOICES] == [None, 15, 30, 60, 120, 240, 360, 720, 1440]
-    assert EMERGENCY_PERIOD_CHOICES[3] == (60, "Each 1 hour")
+    assert EMERGENCY_PERIOD_CHOICES[3] == (60, "Each hour")
+    assert EMERGENCY_PERIOD_CHOICES[-1] == (1440, "Each day")
 
 
 def test_webhook_delay_choices_match_the_spec():

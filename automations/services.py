@@ -130,7 +130,9 @@ def save_recurring_jobs(
             ]
             if setting.pk and all(getattr(setting, f) == v for f, v in new.items()):
                 continue
-            audit.extend(c for c in changes if c.old != c.new or not setting.pk)
+            # A job without a row showed its defaults on the tab: only a value that differs
+            # from what the person saw is a change worth an audit entry.
+            audit.extend(c for c in changes if c.old != c.new)
             for f, v in new.items():
                 setattr(setting, f, v)
             setting.version += 1
@@ -138,6 +140,7 @@ def save_recurring_jobs(
             saved.append(setting)
         if audit:
             record_audit(actor, account, account.organization, "recurring_jobs_changed", audit)
+        if saved:
             reconcile_on_commit(account.pk)
     return saved
 
@@ -220,29 +223,35 @@ def save_channel_automation(
             audit.append(Change(f"{prefix}: Mode", Mode(automation.mode).label, Mode(mode).label))
             automation.mode = mode
         current = {s.job_type: s for s in ChannelJobSetting.objects.filter(channel=channel)}
+        created = False
         for job_type, new in cleaned.items():
+            # A job without a row showed its defaults on the page: they are its old values,
+            # so only a field the person changed is audited. The row is still stored (in
+            # Webhook mode a stored row is what arms the job).
             setting = current.get(job_type) or ChannelJobSetting(channel=channel, job_type=job_type)
-            changed = [f for f, v in new.items() if getattr(setting, f) != v or not setting.pk]
-            if not changed:
+            changed = [f for f, v in new.items() if getattr(setting, f) != v]
+            if not changed and setting.pk:
                 continue
+            created = created or not setting.pk
             for f in changed:
                 label, show = CHANNEL_JOB_LABELS[f]
                 audit.append(
                     Change(
                         f"{prefix}: {JobType(job_type).label}: {label}",
-                        show(getattr(setting, f)) if setting.pk else "—",
+                        show(getattr(setting, f)),
                         show(new[f]),
                     )
                 )
                 setattr(setting, f, new[f])
             setting.save()
-        if audit:
+        if audit or created:
             automation.version += 1
             automation.save()
+            reconcile_on_commit(channel.account_id)
+        if audit:
             record_audit(
                 actor, channel.account, channel.account.organization, "channel_automation_changed", audit
             )
-            reconcile_on_commit(channel.account_id)
     return automation
 
 

@@ -69,7 +69,8 @@ def execute_run(self, run_id: int, ids: list[str] | None = None) -> str | None:
     try:
         run = run_job(run, ids=ids, attempts=attempts, task_id=self.request.id or "")
     except RunRequeued as requeued:
-        countdown = retry_delay(requeued.attempt, RETRY_BACKOFF_SECONDS)
+        # The platform's own Retry-After wins when it asks for longer than our backoff.
+        countdown = max(retry_delay(requeued.attempt, RETRY_BACKOFF_SECONDS), requeued.retry_after or 0)
         keep_lock(requeued.run, countdown)
         # The sweeper leaves the run to this retry until a while after it is due.
         JobRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
@@ -120,20 +121,29 @@ def _actor(actor_id: int | None, actor_name: str, workflow_name: str) -> workflo
 
 @shared_task(queue="jobs", acks_late=True, ignore_result=True)
 def process_sales_orders(
-    account_id: int, order_ids: list[int], actor_id: int | None = None, actor_name: str = ""
+    account_id: int,
+    order_ids: list[int],
+    actor_id: int | None = None,
+    actor_name: str = "",
+    progress_id: int | None = None,
 ) -> dict | None:
     """Validate, allocate and send these sales orders; without an actor it is the
-    Automatic Sales Order Workflow. Safe to run twice: processed orders are skipped."""
+    Automatic Sales Order Workflow. Safe to run twice: processed orders are skipped.
+    `progress_id`: the Progress row a person's page watches."""
     account = Account.objects.filter(pk=account_id).first()
     if account is None:
         return None
     actor = _actor(actor_id, actor_name, workflow.SO_WORKFLOW)
-    return dict(workflows.process_sales_orders(account, order_ids, actor))
+    return dict(workflows.process_sales_orders(account, order_ids, actor, progress_id))
 
 
 @shared_task(queue="jobs", acks_late=True, ignore_result=True)
 def send_purchase_orders(
-    account_id: int, purchase_order_ids: list[int], actor_id: int | None = None, actor_name: str = ""
+    account_id: int,
+    purchase_order_ids: list[int],
+    actor_id: int | None = None,
+    actor_name: str = "",
+    progress_id: int | None = None,
 ) -> dict | None:
     """Send these purchase orders to their warehouses' fulfillment channels; without an
     actor it is the Automatic Purchase Order Workflow. Sent ones are skipped on a rerun."""
@@ -141,7 +151,7 @@ def send_purchase_orders(
     if account is None:
         return None
     actor = _actor(actor_id, actor_name, workflow.PO_WORKFLOW)
-    return dict(workflows.send_purchase_orders(account, purchase_order_ids, actor))
+    return dict(workflows.send_purchase_orders(account, purchase_order_ids, actor, progress_id))
 
 
 # Real-time inventory push ----------------------------------------------------------------

@@ -186,6 +186,20 @@ class ChannelViewSet(
         secret = services.rotate_webhook_secret(self.actor, self.get_object())
         return Response({"webhook_secret": secret}, headers={"Cache-Control": "no-store"})
 
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "ConnectionTest", {"ok": serializers.BooleanField(), "message": serializers.CharField()}
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="test-connection")
+    def test_connection(self, request, pk=None):
+        """Try the channel's saved credentials against its platform; changes nothing there.
+        `ok` false with a message saying plainly what is wrong (unreachable, refused
+        credentials, something missing on the platform)."""
+        ok, message = services.test_connection(self.actor, self.get_object())
+        return Response({"ok": ok, "message": message})
+
     @extend_schema(request=SyncRequestSerializer, responses={202: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):

@@ -37,15 +37,21 @@ class ChannelForm(forms.Form):
                 if field.name in self.fields:
                     continue
                 help_text = field.help_text
-                if editing:
-                    help_text = (
-                        "Stored and never shown. Leave blank to keep it; type a new value to replace it."
-                    )
-                # render_value=False: a saved secret never travels back to the browser.
+                if field.secret:
+                    if editing:
+                        help_text = (
+                            "Stored and never shown. Leave blank to keep it; type a new value to replace it."
+                        )
+                    # render_value=False: a saved secret never travels back to the browser.
+                    widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+                else:
+                    widget = forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+                # Another platform's fields stay blank; the service keeps only this one's.
                 self.fields[field.name] = forms.CharField(
                     label=field.label,
-                    required=not editing,
-                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                    required=False,
+                    max_length=500,
+                    widget=widget,
                     help_text=help_text,
                 )
                 self.credential_names.append(field.name)

@@ -117,3 +117,22 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.topic} {self.event_id}"
+
+
+class SyncCursor(models.Model):
+    """Where a channel's recurring read of one job type resumes: the position the
+    connector returned after the last read whose records were all handled (Fetched.cursor).
+    Moved only forward by channels.services.advance_cursor, never by a failed run."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="sync_cursors")
+    job_type = models.CharField(max_length=32)
+    position = models.CharField(max_length=200)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("channel", "job_type", name="sync_cursor_unique_per_channel_job"),
+        ]
+
+    def __str__(self):
+        return f"{self.channel} {self.job_type} @ {self.position}"

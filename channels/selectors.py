@@ -5,7 +5,9 @@ from django.http import Http404
 from accounts.models import Account, MasterProductSource
 from oms.ids import parse_id
 
-from .models import Channel
+from . import crypto
+from .connectors import connector_class
+from .models import Channel, SyncCursor
 from .platforms import JobType
 
 
@@ -45,3 +47,26 @@ def product_job_warning(channel: Channel, job_type: str) -> str:
             "the Master Product Source is techOMS."
         )
     return "Import Products runs only against the Master Product Channel; this channel is not it."
+
+
+def sync_cursor(channel: Channel, job_type: str) -> str | None:
+    """Where the channel's recurring read of this job type resumes; None the first time."""
+    return (
+        SyncCursor.objects.filter(channel=channel, job_type=job_type)
+        .values_list("position", flat=True)
+        .first()
+    )
+
+
+def public_credentials(channel: Channel) -> dict[str, str]:
+    """The channel's credential values that are not secret (a base URL, a user name), to
+    show in its form; {} when the stored credentials cannot be read."""
+    try:
+        stored = channel.credentials
+    except crypto.SecretUnreadable:
+        return {}
+    return {
+        f.name: stored[f.name]
+        for f in connector_class(channel.platform).credential_fields
+        if not f.secret and f.name in stored
+    }

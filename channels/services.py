@@ -4,6 +4,7 @@ each checks the actor's permission, validates, saves and writes the audit log (s
 never appear in it)."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -13,8 +14,9 @@ from accounts.models import Account, User
 from accounts.services import Change, StaleVersionError, record_audit, require_settings_edit
 
 from . import crypto
-from .connectors import connector_class
-from .models import Channel, WarehouseMapping, new_webhook_secret
+from .connectors import connector_class, connector_for
+from .connectors.base import ConnectorError
+from .models import Channel, SyncCursor, WarehouseMapping, new_webhook_secret
 from .platforms import PLATFORMS, ChannelKind
 from .signals import webhook_registration_due
 
@@ -35,10 +37,39 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+MAX_CREDENTIAL_LENGTH = 500
+
+
 def _clean_credentials(platform: str, credentials: dict | None) -> dict:
-    """Only the connector's declared fields, stripped; blank values are dropped."""
-    names = {f.name for f in connector_class(platform).credential_fields}
-    return {k: str(v).strip() for k, v in (credentials or {}).items() if k in names and str(v or "").strip()}
+    """Only the connector's declared fields, stripped; blank values are dropped. A value
+    too long or a URL field that is not an http(s) URL is refused beside its field."""
+    fields = {f.name: f for f in connector_class(platform).credential_fields}
+    cleaned = {
+        k: str(v).strip() for k, v in (credentials or {}).items() if k in fields and str(v or "").strip()
+    }
+    errors = {}
+    for name, value in cleaned.items():
+        if len(value) > MAX_CREDENTIAL_LENGTH or "\x00" in value:
+            errors[name] = [f"Enter at most {MAX_CREDENTIAL_LENGTH} characters."]
+        elif fields[name].url and not _is_http_url(value):
+            errors[name] = ["Enter an http:// or https:// URL, e.g. https://shop.example.com."]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+
+
+def _require_complete(platform: str, credentials: dict) -> None:
+    """A channel holds all of its platform's credentials or none (to be entered later)."""
+    if not credentials:
+        return
+    missing = [f for f in connector_class(platform).credential_fields if f.name not in credentials]
+    if missing:
+        raise ValidationError({f.name: [f"Enter the {f.label}."] for f in missing})
 
 
 def _validate(channel: Channel) -> None:
@@ -90,7 +121,9 @@ def create_channel(
         is_active=is_active,
     )
     _validate(channel)
-    channel.credentials_encrypted = crypto.encrypt_json(_clean_credentials(platform, credentials))
+    cleaned = _clean_credentials(platform, credentials)
+    _require_complete(platform, cleaned)
+    channel.credentials_encrypted = crypto.encrypt_json(cleaned)
     channel.webhook_secret_encrypted = crypto.encrypt(new_webhook_secret())
     channel.webhook_secret_rotated_at = timezone.now()
     try:
@@ -144,6 +177,7 @@ def update_channel(
         if new_credentials or "platform" in changed:
             merged = {} if "platform" in changed else current.credentials
             merged.update(new_credentials)
+            _require_complete(candidate.platform, merged)
             candidate.credentials_encrypted = crypto.encrypt_json(merged)
             # The audit log says credentials changed, never what they are.
             audit.append(Change(f"Channel {current.name}: Credentials", "••••", "•••• (changed)"))
@@ -186,6 +220,32 @@ def _register_webhook_on_commit(channel: Channel) -> None:
     if not (channel.platform_info.supports_webhooks and channel.is_active and channel.has_credentials):
         return
     webhook_registration_due.send(sender=Channel, channel_id=channel.pk)
+
+
+def test_connection(actor: User | None, channel: Channel, http=None) -> tuple[bool, str]:
+    """Try the channel's stored credentials against its platform: (reached, a sentence
+    saying what was found or plainly what is wrong). Writes nothing."""
+    _require_edit(actor, channel.account)
+    if not channel.has_credentials:
+        return False, "The channel has no credentials: enter them, save, then test again."
+    try:
+        return True, connector_for(channel, http=http).test_connection()
+    except ConnectorError as exc:
+        return False, str(exc)
+    except crypto.SecretUnreadable as exc:
+        return False, str(exc)
+
+
+def advance_cursor(channel: Channel, job_type: str, position: str) -> None:
+    """Store where the channel's next read of this job type resumes (engine only, after a
+    read whose records were all handled)."""
+    try:
+        with transaction.atomic():
+            SyncCursor.objects.update_or_create(
+                channel=channel, job_type=job_type, defaults={"position": position}
+            )
+    except IntegrityError:  # another run stored the first position meanwhile
+        SyncCursor.objects.filter(channel=channel, job_type=job_type).update(position=position)
 
 
 # Warehouse mappings ---------------------------------------------------------------------

@@ -16,17 +16,19 @@ from accounts.services import StaleVersionError
 from automations.models import FINISHED_STATUSES
 from automations.services import request_sync
 from catalog.models import ChannelPush
-from oms.ids import get_by_id_or_404
+from oms.ids import get_by_id_or_404, parse_id
 
 from . import services
 from .forms import ChannelForm, MappingForm
 from .models import Channel
 from .platforms import ChannelKind, JobType
-from .selectors import channel_for, product_job_warning
+from .selectors import channel_for, product_job_warning, public_credentials
 
 KIND_SLUGS = {"sales-channels": ChannelKind.SALES, "fulfillment-channels": ChannelKind.FULFILLMENT}
 # The shown_once slot of a channel's new signing secret (kept encrypted until shown).
 SECRET_SLOT = "webhook_secret:{}"  # noqa: S105 - a slot name, not a secret
+# The last Test connection's answer, shown once on the page it redirects to.
+CONNECTION_SLOT = "connection_test:{}"
 RECENT_RUNS = 20
 
 
@@ -117,6 +119,7 @@ def channel_detail(request, channel_id):
             "buffer_stock": channel.buffer_stock,
             "pii_retention_days": channel.pii_retention_days,
             "version": channel.version,
+            **public_credentials(channel),
         },
         kind=channel.kind,
         editing=True,
@@ -141,9 +144,11 @@ def channel_detail(request, channel_id):
                 reverse("channel_webhook", args=[channel.webhook_token])
             ),
             "shown_secret": shown_once.take(request, SECRET_SLOT.format(channel.pk)),
+            "connection_result": shown_once.take(request, CONNECTION_SLOT.format(channel.pk)),
             "jobs": jobs,
             "kind_slug": _slug_of(channel.kind),
             "last_push": _last_push(channel),
+            "progress_url": _watched_run_url(request),
             **_runs_context(channel),
         },
     )
@@ -194,10 +199,15 @@ def _post_action(request, channel):
                 request, "A new signing secret was generated; the previous one no longer verifies."
             )
             return redirect(here), None, None
+        elif action == "test_connection":
+            ok, message = services.test_connection(request.user, channel)
+            shown_once.keep(request, CONNECTION_SLOT.format(channel.pk), {"ok": ok, "message": message})
+            return redirect(here + "#connection"), None, None
         elif action == "sync":
             run = request_sync(request.user, channel, request.POST.get("job_type"))
             messages.success(request, f"{run.get_job_type_display()} is queued.")
-            return redirect(here + "#runs"), None, None
+            # The page comes back watching the run's progress (automations.progress_views).
+            return redirect(f"{here}?run={run.pk}#sync"), None, None
         else:
             return HttpResponseNotAllowed(["GET"]), None, None
     except ValidationError as error:
@@ -209,6 +219,12 @@ def _post_action(request, channel):
     except StaleVersionError as error:
         form.add_error(None, str(error))
     return None, form, mapping_form
+
+
+def _watched_run_url(request) -> str:
+    """The progress URL of the sync this page was sent back with (`?run=<id>`), or ''."""
+    run_id = parse_id(request.GET.get("run"))
+    return reverse("run_progress", args=[run_id]) if run_id else ""
 
 
 def _last_push(channel):

@@ -65,19 +65,19 @@ RECEIPT = Arrival(
 
 @handles(JobType.RECEIVE_SHIPMENTS)
 def receive_shipments(ctx: JobContext) -> None:
-    _receive(ctx, ctx.connector.receive_shipments(ctx.ids), SHIPMENT)
+    _receive(ctx, ctx.connector.receive_shipments(ctx.ids, since=ctx.since), SHIPMENT)
 
 
 @handles(JobType.RECEIVE_RECEIPTS)
 def receive_receipts(ctx: JobContext) -> None:
-    _receive(ctx, ctx.connector.receive_receipts(ctx.ids), RECEIPT)
+    _receive(ctx, ctx.connector.receive_receipts(ctx.ids, since=ctx.since), RECEIPT)
 
 
 def _receive(ctx: JobContext, fetched, kind: Arrival) -> None:
     """Record each new shipment or receipt through the orders service, after the API
     validation rules; one transaction each, so a failure part-way stores whole records."""
     locations = ctx.location_to_warehouse()
-    for incoming in not_yet_received(ctx, fetched, kind.model):
+    for incoming in ctx.track(not_yet_received(ctx, fetched, kind.model)):
         reference = getattr(incoming, kind.reference)
         document = referenced(ctx, kind.document, kind.prefix, reference)
         if document is None:
@@ -110,6 +110,7 @@ def _receive(ctx: JobContext, fetched, kind: Arrival) -> None:
         if zero:
             ctx.report.counts["zero_quantity_lines"] += len(zero)
             ctx.report.note(f"{label} has 0 of {', '.join(zero)}.", problem=False)
+    ctx.keep_cursor(fetched)
 
 
 @handles(JobType.IMPORT_INVENTORY)
@@ -119,7 +120,7 @@ def import_inventory(ctx: JobContext) -> None:
     locations = ctx.location_to_warehouse()
     products = products_by_sku(ctx.account, {lv.sku for lv in fetched.items})
     unmapped, unknown = set(), set()
-    for level in fetched.items:
+    for level in ctx.track(fetched.items):
         warehouse = locations.get(level.location)
         product = products.get(level.sku.upper())
         if warehouse is None:

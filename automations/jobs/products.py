@@ -12,11 +12,11 @@ from .runner import JobContext, handles
 
 @handles(JobType.IMPORT_PRODUCTS)
 def import_products(ctx: JobContext) -> None:
-    fetched = ctx.connector.import_products(ctx.ids)
+    fetched = ctx.connector.import_products(ctx.ids, since=ctx.since)
     ctx.report.absorb(fetched)
     existing = products_by_sku(ctx.account, {p.sku for p in fetched.items})
     seen: set[str] = set()
-    for incoming in fetched.items:
+    for incoming in ctx.track(fetched.items):
         key = incoming.sku.upper()
         if not incoming.sku or key in seen:
             ctx.report.counts["collisions"] += 1
@@ -36,6 +36,7 @@ def import_products(ctx: JobContext) -> None:
         ctx.report.counts["collisions" if outcome == "collision" else outcome] += 1
         if note:
             ctx.report.note(note)
+    ctx.keep_cursor(fetched)
 
 
 @handles(JobType.EXPORT_PRODUCTS)

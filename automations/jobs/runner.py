@@ -24,9 +24,10 @@ from channels.connectors import connector_for
 from channels.connectors.base import Connector, ConnectorError
 from channels.models import Channel
 from channels.platforms import JobType
-from channels.selectors import product_job_warning
+from channels.selectors import product_job_warning, sync_cursor
+from channels.services import advance_cursor
 
-from .. import leases
+from .. import leases, progress
 from ..models import JobRun, RunStatus
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class Report:
     failure: str = ""
     # The failure is worth another attempt (ConnectorError.transient).
     transient: bool = False
+    # Seconds the platform asked us to wait before that attempt (Retry-After).
+    retry_after: float | None = None
     skipped: str = ""
 
     def note(self, message: str, *, problem: bool = True) -> None:
@@ -67,6 +70,7 @@ class Report:
 
     def fail(self, exc: ConnectorError) -> None:
         self.failure, self.transient = str(exc), exc.transient
+        self.retry_after = getattr(exc, "retry_after", None)
 
     def absorb(self, fetched_or_pushed) -> None:
         for message in fetched_or_pushed.messages:
@@ -74,6 +78,7 @@ class Report:
         if getattr(fetched_or_pushed, "stopped_by", ""):
             self.failure = fetched_or_pushed.stopped_by
             self.transient = fetched_or_pushed.stopped_transient
+            self.retry_after = fetched_or_pushed.stopped_retry_after
 
 
 @dataclass
@@ -97,6 +102,23 @@ class JobContext:
             note=note,
         )
 
+    @property
+    def since(self) -> str | None:
+        """Where this job's read resumes: the stored cursor, unless the run names its ids."""
+        if self.ids is not None:
+            return None
+        return sync_cursor(self.channel, self.run.job_type)
+
+    def keep_cursor(self, fetched) -> None:
+        """Store the read's cursor once every record it returned was handled; a run that
+        failed or was limited to ids leaves the position where it was."""
+        if fetched.cursor and self.ids is None and not self.report.failure:
+            advance_cursor(self.channel, self.run.job_type, fetched.cursor)
+
+    def track(self, records):
+        """The fetched records to write, the run's progress saved on the way."""
+        return progress.track(self.run, records)
+
     def location_to_warehouse(self) -> dict:
         return {m.location: m.warehouse for m in self.channel.warehouse_mappings.select_related("warehouse")}
 
@@ -108,9 +130,9 @@ class RunRequeued(Exception):
     """run_job put the run back to queued after a transient failure: run it again after
     a backoff. `attempt` is the number of attempts made so far."""
 
-    def __init__(self, run: JobRun, attempt: int):
+    def __init__(self, run: JobRun, attempt: int, retry_after: float | None = None):
         super().__init__(f"job run {run.pk}: attempt {attempt} failed, retry wanted")
-        self.run, self.attempt = run, attempt
+        self.run, self.attempt, self.retry_after = run, attempt, retry_after
 
 
 def run_job(
@@ -139,7 +161,7 @@ def run_job(
     attempt = run.counts.get("attempts", 0) + 1
     if report.failure and report.transient and attempt < attempts:
         leases.durably(lambda: _requeue(run, report, attempt, attempts))
-        raise RunRequeued(run, attempt)
+        raise RunRequeued(run, attempt, report.retry_after)
     return leases.durably(lambda: _finish(run, report, attempt, attempts))
 
 

@@ -12,7 +12,9 @@ from channels.connectors.base import Line, TrackingUpdate
 from channels.platforms import JobType
 from orders.models import PII_FIELDS, OrderSource, SalesOrder, SalesOrderStatus, Shipment
 from orders.services import announce_sales_orders, mark_tracking_exported, store_sales_order
+from orders.workflow import WorkflowConflict, cancel_sales_order
 
+from ..actors import job_actor
 from .common import carrier_check
 from .runner import JobContext, handles
 
@@ -31,7 +33,7 @@ ORDER_FIELDS = (
 
 @handles(JobType.IMPORT_ORDERS)
 def import_orders(ctx: JobContext) -> None:
-    fetched = ctx.connector.import_orders(ctx.ids)
+    fetched = ctx.connector.import_orders(ctx.ids, since=ctx.since)
     ctx.report.absorb(fetched)
     known = set(
         SalesOrder.objects.filter(
@@ -46,7 +48,10 @@ def import_orders(ctx: JobContext) -> None:
             channel=ctx.channel, external_id__in=known, status=SalesOrderStatus.PENDING, events__isnull=True
         ).values_list("pk", flat=True)
     )
-    for order in fetched.items:
+    for order in ctx.track(fetched.items):
+        if order.cancelled:
+            _cancelled_at_channel(ctx, order, known)
+            continue
         if order.external_id in known:
             ctx.report.counts["already_imported"] += 1
             continue
@@ -83,6 +88,26 @@ def import_orders(ctx: JobContext) -> None:
         if unknown:
             ctx.report.note(f"Order {order.number}: unknown SKU {', '.join(unknown)}.")
     announce_sales_orders(ctx.account.pk, created)
+    ctx.keep_cursor(fetched)
+
+
+def _cancelled_at_channel(ctx: JobContext, incoming, known: set[str]) -> None:
+    """An order cancelled at the channel: the portal's order is cancelled through the
+    orders workflow (its reservation released, its history told); a cancelled order
+    never seen before is not imported."""
+    if incoming.external_id not in known:
+        ctx.report.counts["cancelled_before_import"] += 1
+        return
+    order = SalesOrder.objects.get(channel=ctx.channel, external_id=incoming.external_id)
+    if order.status == SalesOrderStatus.CANCELLED:
+        ctx.report.counts["already_cancelled"] += 1
+        return
+    try:
+        cancel_sales_order(order, job_actor(ctx.run), f"Cancelled in {ctx.channel.name}.")
+    except WorkflowConflict as refusal:
+        ctx.report.note(f"Order {order.number} was cancelled in {ctx.channel.name}, but not here: {refusal}")
+        return
+    ctx.report.counts["cancelled"] += 1
 
 
 @handles(JobType.EXPORT_INVENTORY)

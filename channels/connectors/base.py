@@ -49,9 +49,11 @@ PERMANENT_SERVER_STATUSES = (501, 505, 511)
 
 
 class ConnectorHttpError(ConnectorError):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.status = status
+        # Seconds the platform asked us to wait (Retry-After): a retry waits at least this.
+        self.retry_after = retry_after
 
     @property
     def transient(self) -> bool:
@@ -69,6 +71,11 @@ class CredentialField:
     name: str
     label: str
     help_text: str = ""
+    # A secret (key, password) is typed in a password input and never shown again; the
+    # others (a base URL, a database or user name) are plain text. All are stored encrypted.
+    secret: bool = True
+    # An http(s) URL the connector will call.
+    url: bool = False
 
 
 # Neutral records -------------------------------------------------------------------------
@@ -114,6 +121,8 @@ class ChannelOrder:
     ship_country: str = ""
     carrier_code: str = ""
     service_code: str = ""
+    # Cancelled at the channel: Import Orders cancels the portal's order, never imports it.
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,9 @@ class Fetched(Generic[T]):
 
     items: list[T] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    # Where the next read resumes (an opaque position of the platform's, e.g. a change
+    # time): stored by the engine only once every item was handled (channels.SyncCursor).
+    cursor: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -224,11 +236,14 @@ class Pushed:
     outcomes: list[Outcome] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     stopped_by: str = ""
-    # The failure that stopped it is worth retrying (ConnectorError.transient).
+    # The failure that stopped it is worth retrying (ConnectorError.transient), after at
+    # least this many seconds when the platform said so (Retry-After).
     stopped_transient: bool = False
+    stopped_retry_after: float | None = None
 
     def stop(self, exc: ConnectorError) -> None:
         self.stopped_by, self.stopped_transient = str(exc), exc.transient
+        self.stopped_retry_after = getattr(exc, "retry_after", None)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -264,6 +279,13 @@ class Connector:
 
     # Set-up --------------------------------------------------------------------------
 
+    def test_connection(self) -> str:
+        """A sentence saying what the credentials reach; raises ConnectorError saying
+        plainly what is wrong (unreachable, refused credentials, something missing)."""
+        locations = self.list_locations()
+        shown = ", ".join(locations[:10]) + ("…" if len(locations) > 10 else "")
+        return f"Connected to {self.platform.label}: {len(locations)} locations ({shown or 'none'})."
+
     def list_locations(self) -> list[str]:
         self._unsupported("listing locations")
 
@@ -276,8 +298,10 @@ class Connector:
         raise NotSupported(f"{cls.platform.label} does not support webhooks.")
 
     # One method per job type ---------------------------------------------------------
+    # The readers take `ids` (exactly these records, Recurring Job By ID) or `since` (the
+    # cursor the previous read returned, None the first time); see Fetched.cursor.
 
-    def import_orders(self, ids: list[str] | None = None) -> Fetched[ChannelOrder]:
+    def import_orders(self, ids: list[str] | None = None, since: str | None = None) -> Fetched[ChannelOrder]:
         self._unsupported("Import Orders")
 
     def export_inventory(self, levels: list[StockLevel]) -> Pushed:
@@ -286,7 +310,9 @@ class Connector:
     def export_tracking(self, updates: list[TrackingUpdate]) -> Pushed:
         self._unsupported("Export Tracking")
 
-    def import_products(self, ids: list[str] | None = None) -> Fetched[ChannelProduct]:
+    def import_products(
+        self, ids: list[str] | None = None, since: str | None = None
+    ) -> Fetched[ChannelProduct]:
         self._unsupported("Import Products")
 
     def export_products(self, products: list[ChannelProduct]) -> Pushed:
@@ -295,7 +321,9 @@ class Connector:
     def send_orders(self, requests: list[FulfillmentRequest]) -> Pushed:
         self._unsupported("Send Orders")
 
-    def receive_shipments(self, ids: list[str] | None = None) -> Fetched[ChannelShipment]:
+    def receive_shipments(
+        self, ids: list[str] | None = None, since: str | None = None
+    ) -> Fetched[ChannelShipment]:
         self._unsupported("Receive Shipments")
 
     def import_inventory(self) -> Fetched[StockLevel]:
@@ -304,5 +332,7 @@ class Connector:
     def send_purchase_orders(self, requests: list[PurchaseOrderRequest]) -> Pushed:
         self._unsupported("Send Purchase Orders")
 
-    def receive_receipts(self, ids: list[str] | None = None) -> Fetched[ChannelReceipt]:
+    def receive_receipts(
+        self, ids: list[str] | None = None, since: str | None = None
+    ) -> Fetched[ChannelReceipt]:
         self._unsupported("Receive Receipts")

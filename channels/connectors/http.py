@@ -5,9 +5,12 @@ answered an error, answered something that is not JSON) becomes a ConnectorError
 sentence a user can act on.
 """
 
+import base64
 import json
+import time
 import urllib.error
 import urllib.request
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 from .base import (
@@ -19,15 +22,27 @@ from .base import (
 )
 
 MAX_RESPONSE_BYTES = 20 * 1024 * 1024
+# A Retry-After beyond this is read as this: the run's retry policy, not one header,
+# decides how long a job may wait.
+MAX_RETRY_AFTER_SECONDS = 3600
 
 
 class JsonHttpClient:
-    def __init__(self, base_url: str, timeout: float, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        headers: dict[str, str] | None = None,
+        basic_auth: tuple[str, str] | None = None,
+    ):
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("Only http(s) URLs are allowed.")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
+        if basic_auth is not None:
+            token = base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
 
     def get(self, path: str, params: dict | None = None):
         return self.request("GET", path, params=params)
@@ -37,6 +52,12 @@ class JsonHttpClient:
 
     def put(self, path: str, data: dict):
         return self.request("PUT", path, data=data)
+
+    def patch(self, path: str, data: dict):
+        return self.request("PATCH", path, data=data)
+
+    def delete(self, path: str, params: dict | None = None):
+        return self.request("DELETE", path, params=params)
 
     def request(self, method: str, path: str, data: dict | None = None, params: dict | None = None):
         """The decoded JSON answer of a 2xx response; raises ConnectorError otherwise."""
@@ -61,7 +82,9 @@ class JsonHttpClient:
                     f"The platform refused the credentials ({exc.code} on {where}): {detail}"
                 ) from None
             raise ConnectorHttpError(
-                exc.code, f"The platform answered {exc.code} to {where}: {detail}"
+                exc.code,
+                f"The platform answered {exc.code} to {where}: {detail}",
+                retry_after=retry_after(exc.headers.get("Retry-After") if exc.headers else None),
             ) from None
         except TimeoutError:
             raise ConnectorTimeout(
@@ -87,11 +110,31 @@ class JsonHttpClient:
             raise ConnectorProtocolError(f"The platform's answer to {where} is not valid JSON.") from None
 
 
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (delay-seconds or an HTTP date), bounded;
+    None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        seconds = float(value[:8])
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
 def _error_detail(exc: urllib.error.HTTPError) -> str:
     try:
         data = json.loads(exc.read(64 * 1024) or b"{}")
     except (ValueError, OSError):
         return exc.reason or "no detail"
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"])[:300]
+    # {"error": …} (the sandbox) or {"type": …, "message": …} (Medusa and many others).
+    if isinstance(data, dict) and (data.get("error") or data.get("message")):
+        return str(data.get("error") or data["message"])[:300]
     return str(exc.reason or "no detail")

@@ -105,7 +105,7 @@ class SandboxConnector(Connector):
             raise ConnectorProtocolError("The answer to GET /api/shop has no locations.")
         return [str(loc) for loc in data["locations"]]
 
-    def import_products(self, ids=None) -> Fetched[ChannelProduct]:
+    def import_products(self, ids=None, since=None) -> Fetched[ChannelProduct]:
         return self._parse_each(self._get_all("/api/products", "products", ids), self._product, "product")
 
     @staticmethod

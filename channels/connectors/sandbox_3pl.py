@@ -42,7 +42,7 @@ class Sandbox3PLConnector(SandboxConnector):
 
         return self._push_each(requests, send, lambda r: r.reference)
 
-    def receive_shipments(self, ids=None) -> Fetched[ChannelShipment]:
+    def receive_shipments(self, ids=None, since=None) -> Fetched[ChannelShipment]:
         return self._parse_each(
             self._get_all("/api/shipments", "shipments", ids),
             lambda raw: ChannelShipment(
@@ -83,7 +83,7 @@ class Sandbox3PLConnector(SandboxConnector):
 
         return self._push_each(requests, send, lambda r: r.reference)
 
-    def receive_receipts(self, ids=None) -> Fetched[ChannelReceipt]:
+    def receive_receipts(self, ids=None, since=None) -> Fetched[ChannelReceipt]:
         return self._parse_each(
             self._get_all("/api/receipts", "receipts", ids),
             lambda raw: ChannelReceipt(

@@ -12,7 +12,7 @@ class SandboxMarketplaceConnector(SandboxConnector):
         "products/update": (JobType.IMPORT_PRODUCTS,),
     }
 
-    def import_orders(self, ids=None) -> Fetched[ChannelOrder]:
+    def import_orders(self, ids=None, since=None) -> Fetched[ChannelOrder]:
         return self._parse_each(self._get_all("/api/orders", "orders", ids), self._order, "order")
 
     @staticmethod

@@ -47,6 +47,7 @@ def test_lists_only_the_keys_accounts_channels_without_credentials(api, world, g
         ("post", "/api/v1/channels/{id}/sync/"),
         ("get", "/api/v1/channels/{id}/runs/"),
         ("post", "/api/v1/channels/{id}/rotate-webhook-secret/"),
+        ("post", "/api/v1/channels/{id}/test-connection/"),
         ("get", "/api/v1/channels/{id}/mappings/"),
         ("post", "/api/v1/channels/{id}/mappings/"),
     ],

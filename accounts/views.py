@@ -1,5 +1,6 @@
 """Pages: sign-in, the account switcher, Organizations, and the Account settings tabs."""
 
+import uuid
 import zoneinfo
 
 from django.contrib import messages
@@ -11,6 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+
+from automations import progress
+from automations.models import ProgressKind, ProgressStatus
 
 from . import services, shown_once, tabs
 from .api_keys import masked
@@ -27,6 +31,7 @@ from .middleware import SESSION_KEY
 from .models import ORGANIZATION_ROLES, AuditEntry, RoleAssignment
 from .selectors import (
     account_access,
+    accounts_for,
     organization_access,
     organizations_for,
     validation_rules,
@@ -44,9 +49,21 @@ def _add_errors(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, messages_)
 
 
+def _work_at_the_only_account(request) -> bool:
+    """A person with one account and no organization role has nothing to choose: they
+    work at that account from the start, with its menu."""
+    if organizations_for(request.user).exists():
+        return False
+    accounts = list(accounts_for(request.user).values_list("pk", flat=True)[:2])
+    if len(accounts) != 1:
+        return False
+    request.session[SESSION_KEY] = accounts[0]
+    return True
+
+
 @login_required
 def home(request):
-    if request.account is not None:
+    if request.account is not None or _work_at_the_only_account(request):
         return redirect("current_account")
     if organizations_for(request.user).exists():
         return redirect("organizations")
@@ -180,6 +197,8 @@ def _announce_grant(request, assignment, password, where: tuple[str, int]):
 @login_required
 def current_account(request, tab="main"):
     if request.account is None:
+        if _work_at_the_only_account(request):
+            return redirect(request.path)
         return render(request, "accounts/select_account.html")
     return _account_page(request, request.account_access, tab, base=("current_account_tab", {}))
 
@@ -251,23 +270,26 @@ def _main_tab(request, access, here):
         if form.is_valid():
             data = dict(form.cleaned_data)
             version = data.pop("version")
+            confirm = bool(request.POST.get("confirm_master_source"))
+            watched = _watch_source_change(request, account, data, confirm)
             try:
-                services.update_account_settings(
-                    request.user,
-                    account,
-                    data,
-                    version,
-                    confirm=bool(request.POST.get("confirm_master_source")),
-                )
+                services.update_account_settings(request.user, account, data, version, confirm=confirm)
             except ValidationError as error:
                 _add_errors(form, error)
             except services.StaleVersionError as error:
                 form.add_error(None, str(error))
             except services.ConfirmationRequired as question:
-                return _master_source_preflight_page(request, form, data, question)
+                progress.advance(watched, 1, "Reading the master channel's catalogue")
+                page = _master_source_preflight_page(request, form, data, question)
+                progress.finish(
+                    watched, ProgressStatus.SUCCESS, "Read what the change would do, then confirm it."
+                )
+                return page
             else:
+                progress.finish(watched, ProgressStatus.SUCCESS, "Saved; product jobs realigned.")
                 messages.success(request, "Account saved.")
                 return redirect(here)
+            progress.finish(watched, ProgressStatus.FAILED, "Nothing was saved: see the errors on the page.")
     else:
         form = AccountMainForm(initial=initial, **form_kwargs)
     return {
@@ -275,12 +297,36 @@ def _main_tab(request, access, here):
         "shown_key": shown_key,
         "key_prefix": masked(account.api_key_prefix),
         "channel_kinds": form.channel_kinds(),
+        **_progress_token(),
     }
+
+
+def _progress_token() -> dict:
+    """A token for the Progress of the next Master Product Source change: the page knows
+    it before it posts, so it can watch the change while it runs."""
+    token = uuid.uuid4()
+    return {"progress_token": token, "progress_url": reverse("work_progress", args=[token])}
+
+
+def _watch_source_change(request, account, data: dict, confirm: bool) -> int | None:
+    """A Progress row for a posted Master Product Source change (its steps: checking the
+    settings and reading the master channel's catalogue, or saving and realigning product
+    jobs), under the page's token; None for any other save."""
+    try:
+        token = uuid.UUID(request.POST.get("progress", ""))
+    except ValueError:
+        return None
+    if data.get("master_product_source") == account.master_product_source and (
+        data.get("master_product_channel") == account.master_product_channel
+    ):
+        return None
+    step = "Saving and realigning product jobs" if confirm else "Checking the settings"
+    return progress.start(account, ProgressKind.MASTER_SOURCE, 1 if confirm else 2, step, token).pk
 
 
 def _master_source_preflight_page(request, form, data, question) -> dict:
     """The question before a new Master Product Source is saved; confirming posts the
-    same form again with confirm_master_source."""
+    same form again with confirm_master_source (and a new progress token)."""
     return {
         "template": "accounts/account_master_source_preflight.html",
         "preflight": question.preflight,
@@ -288,9 +334,10 @@ def _master_source_preflight_page(request, form, data, question) -> dict:
         "posted": [
             (name, value)
             for name, values in request.POST.lists()
-            if name != "csrfmiddlewaretoken"
+            if name not in ("csrfmiddlewaretoken", "progress")
             for value in values
         ],
+        **_progress_token(),
     }
 
 

@@ -79,6 +79,9 @@ class JobRun(models.Model):
     # The Celery task running the current attempt: the same message delivered again after
     # its worker died takes the run over at once.
     task_id = models.CharField(max_length=64, blank=True, default="")
+    # {"done": n, "total": m} of the records the running attempt writes, saved every few
+    # records (automations.progress), so its page can show how far it is.
+    progress = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -247,3 +250,36 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.task}{tuple(self.args)}"
+
+
+class ProgressKind(models.TextChoices):
+    SALES_ORDERS = "sales_orders", "Processing sales orders"
+    PURCHASE_ORDERS = "purchase_orders", "Sending purchase orders"
+    MASTER_SOURCE = "master_source", "Changing the Master Product Source"
+
+
+class ProgressStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCESS = "success", "Success"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+
+
+class Progress(models.Model):
+    """How far a person's long work that is not one job run has come (processing the
+    selected orders, a Master Product Source change), read by its page while it runs."""
+
+    # What the page polls: not guessable, and known to the page before the work starts.
+    token = models.UUIDField(unique=True)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=ProgressKind.choices)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    # What is being done now, or what came of it once finished.
+    step = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=ProgressStatus.choices, default=ProgressStatus.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.done}/{self.total} ({self.status})"

@@ -2,10 +2,12 @@
 
 from django.urls import path
 
-from . import views
+from . import progress_views, views
 
 urlpatterns = [
     path("channels/<id:channel_id>/automation/", views.save_channel_automation, name="channel_automation"),
     path("channels/<id:channel_id>/job-runs/", views.job_runs, name="channel_job_runs"),
     path("job-runs/", views.job_runs, name="job_runs"),
+    path("progress/runs/<id:run_id>/", progress_views.run_progress, name="run_progress"),
+    path("progress/<uuid:token>/", progress_views.work_progress, name="work_progress"),
 ]

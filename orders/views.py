@@ -6,11 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.middleware import current_account_access
-from automations import tasks
+from automations import progress, tasks
+from automations.models import ProgressKind
 from automations.outbox import send_on_commit
+from automations.progress_views import watched_url
 from oms.ids import parse_id
 
 from .models import PurchaseOrder, PurchaseOrderStatus, SalesOrder, SalesOrderStatus
@@ -46,10 +49,13 @@ def _posted_ids(request, field: str, queryset) -> list[int]:
     return ids
 
 
-def _queue(request, task, ids: list[int], noun: str) -> None:
+def _queue(request, task, ids: list[int], noun: str, kind: ProgressKind) -> str:
+    """Send the task with a Progress row its page watches; the query string that shows it."""
     account_id, user_id = request.account.pk, request.user.pk
-    send_on_commit(task, account_id, ids, user_id)
+    watched = progress.start(request.account, kind, len(ids), "Queued")
+    send_on_commit(task, account_id, ids, user_id, "", watched.pk)
     messages.success(request, f"{len(ids)} {noun}(s) queued for processing; their history shows the outcome.")
+    return f"?progress={watched.token}"
 
 
 def _cancel(request, cancel, document) -> None:
@@ -87,6 +93,7 @@ def sales_order_list(request):
             "status": status,
             "processable": PROCESSABLE_STATUSES,
             "can_process": request.account_access.can_edit_settings,
+            "progress_url": watched_url(request),
         },
     )
 
@@ -120,10 +127,10 @@ def process_sales_orders(request):
     workflow would."""
     access = _editor(request)
     ids = _posted_ids(request, "order", SalesOrder.objects.filter(account=access.account))
-    _queue(request, tasks.process_sales_orders, ids, "order")
+    watch = _queue(request, tasks.process_sales_orders, ids, "order", ProgressKind.SALES_ORDERS)
     if len(ids) == 1 and request.POST.get("next") == "detail":
         return redirect("sales_order_detail", ids[0])
-    return redirect("sales_order_list")
+    return redirect(reverse("sales_order_list") + watch)
 
 
 @login_required
@@ -169,6 +176,7 @@ def purchase_order_list(request):
             "statuses": PurchaseOrderStatus.choices,
             "warehouses": request.account.warehouses.order_by("code"),
             "can_process": request.account_access.can_edit_settings,
+            "progress_url": watched_url(request),
         },
     )
 
@@ -203,10 +211,10 @@ def process_purchase_orders(request):
     the Automatic Purchase Order Workflow would."""
     access = _editor(request)
     ids = _posted_ids(request, "purchase_order", PurchaseOrder.objects.filter(account=access.account))
-    _queue(request, tasks.send_purchase_orders, ids, "purchase order")
+    watch = _queue(request, tasks.send_purchase_orders, ids, "purchase order", ProgressKind.PURCHASE_ORDERS)
     if len(ids) == 1 and request.POST.get("next") == "detail":
         return redirect("purchase_order_detail", ids[0])
-    return redirect("purchase_order_list")
+    return redirect(reverse("purchase_order_list") + watch)
 
 
 @login_required

@@ -8,6 +8,7 @@ Everything here runs only with PostgreSQL (DATABASE_URL) and Redis (REDIS_URL), 
 CI: SQLite cannot be shared with a worker process mid-transaction, and the broker faults
 need a Redis server of our own (the shared one is never stopped)."""
 
+import json
 import os
 import shutil
 import signal
@@ -312,15 +313,21 @@ def jobs_queue(server: RedisServer) -> dict:
     return {"waiting": client.llen("jobs"), "unacked": client.hlen("unacked")}
 
 
-def restore_unacked(server: RedisServer) -> int:
+def restore_unacked(server: RedisServer, task_id: str) -> int:
     """What kombu's Redis transport does with a message left unacknowledged by a dead
     worker once its visibility timeout (an hour here) has passed: put it back in its
-    queue (restore_visible runs restore_by_tag for each such message). The number put
-    back."""
-    tags = server.client().hkeys("unacked")
+    queue (restore_visible runs restore_by_tag for each such message). Only the message
+    of task `task_id` is put back: a live worker may hold another one unacknowledged for
+    a moment (acks_late acknowledges after the task returns). The number put back."""
+    client = server.client()
+    tags = [
+        tag.decode()
+        for tag, raw in client.hgetall("unacked").items()
+        if json.loads(raw)[0].get("headers", {}).get("id") == task_id
+    ]
     with celery_app.connection_for_write() as conn:
         for tag in tags:
-            conn.default_channel.qos.restore_by_tag(tag.decode())
+            conn.default_channel.qos.restore_by_tag(tag)
     return len(tags)
 
 

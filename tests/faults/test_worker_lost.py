@@ -84,7 +84,7 @@ def test_a_whole_worker_killed_mid_import_is_swept_and_its_run_imports_each_orde
 
     # An hour later kombu gives the dead worker's message back: it finds its run over and
     # imports nothing again.
-    assert restore_unacked(broker) == 1
+    assert restore_unacked(broker, lost_task) == 1
     wait_for(lambda: f"execute_run[{lost_task}] succeeded" in worker.output(), "the old message to run")
     wait_for(lambda: jobs_queue(broker) == {"waiting": 0, "unacked": 0}, "the old message acknowledged")
     again = JobRun.objects.get(pk=run.pk)

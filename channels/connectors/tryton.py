@@ -1,0 +1,742 @@
+"""Tryton 8.2 (a warehouse: trytond with its stock modules), spoken over JSON-RPC as a
+user of the server (tryton_rpc).
+
+What the portal's documents become there:
+- an order sent is a customer shipment (`stock.shipment.out`, reference = the order's
+  reference, SO-n) with an outgoing move per line, waiting for the warehouse to pick it;
+  its address is an address of one party named "techOMS", with the customer's name;
+- a purchase order sent is a draft supplier shipment (`stock.shipment.in`, reference
+  PO-n) with an incoming move per line: the advance notice the warehouse receives against;
+- shipments and receipts come back when Tryton has them done (receipts from received),
+  read since a cursor on `write_date`; products are Tryton's products with a code (the
+  SKU); stock is each warehouse's quantity, its child locations included.
+
+Warehouse Mappings name a Tryton warehouse by its code, or by its name when it has no
+code (docs/decisions.md). Raw RPC runs no on_change: the warehouse's input, storage and
+output locations are written explicitly, as the client would have filled them in.
+"""
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+
+from ..platforms import PLATFORMS
+from .base import (
+    ChannelProduct,
+    ChannelReceipt,
+    ChannelShipment,
+    Connector,
+    ConnectorError,
+    CredentialField,
+    Fetched,
+    FulfillmentRequest,
+    Line,
+    Outcome,
+    PurchaseOrderRequest,
+    Pushed,
+    StockLevel,
+)
+from .http import JsonHttpClient
+from .tryton_rpc import TrytonSession, TrytonUserError
+
+# Documents created (or looked up) in one call; the benchmark's bare client uses the same.
+BATCH = 100
+# One page of a search_read.
+PAGE_SIZE = 500
+# Bounds a paging loop that never ends.
+MAX_PAGES = 2000
+# Each read goes back this far before the cursor: Tryton stamps write_date with its
+# transaction's start, so a shipment done in a transaction that committed after a later
+# one was read carries the earlier time. The engine recognises what it reads twice.
+CURSOR_OVERLAP = timedelta(seconds=60)
+# The party our shipments are addressed to and received from (one per database).
+PARTY_NAME = "techOMS"
+# A customer shipment the warehouse has not started picking: still ours to cancel.
+NOT_PICKED = ("draft", "waiting", "assigned")
+DONE_SHIPMENT = ("done",)
+# A supplier shipment received counts: its goods are in the warehouse's input zone.
+RECEIVED_SHIPMENT = ("received", "done")
+TENTH = Decimal("0.1")
+
+
+def location_key(warehouse: dict) -> str:
+    return warehouse.get("code") or warehouse.get("name") or str(warehouse["id"])
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _parse_cursor(since: str | None) -> datetime | None:
+    if not since:
+        return None
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        raise ConnectorError(
+            f"The stored cursor {since!r} is not a time; clear it to read everything."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _whole(quantity, what: str) -> int:
+    value = Decimal(str(quantity))
+    if value != value.to_integral_value():
+        raise ValueError(f"{what} has a fractional quantity {quantity}")
+    return int(value)
+
+
+class TrytonConnector(Connector):
+    platform = PLATFORMS["tryton"]
+    credential_fields = (
+        CredentialField(
+            "url", "Server URL", "The trytond address, e.g. http://127.0.0.1:8000.", secret=False, url=True
+        ),
+        CredentialField("database", "Database", "The Tryton database name.", secret=False),
+        CredentialField("user", "User", "A Tryton user whose company is the warehouse's.", secret=False),
+        CredentialField("password", "Password", "That user's password."),
+    )
+
+    def __init__(self, credentials: dict, http):
+        super().__init__(credentials, http)
+        self.rpc = TrytonSession(
+            http,
+            str(credentials.get("database") or ""),
+            str(credentials.get("user") or ""),
+            str(credentials.get("password") or ""),
+        )
+        self._cache: dict = {}
+
+    @classmethod
+    def http_client(cls, credentials: dict) -> JsonHttpClient:
+        url = str(credentials.get("url") or "")
+        try:
+            return JsonHttpClient(url, timeout=settings.CHANNEL_CONNECTOR_TIMEOUT)
+        except ValueError:
+            raise ConnectorError(f"The Tryton URL {url!r} must start with http:// or https://.") from None
+
+    # What every job reads once ---------------------------------------------------------
+
+    def _once(self, key: str, read):
+        if key not in self._cache:
+            self._cache[key] = read()
+        return self._cache[key]
+
+    def _warehouses(self) -> dict[str, dict]:
+        """Location key → the warehouse's id and zones."""
+
+        def read():
+            found = self._all(
+                "stock.location",
+                [("type", "=", "warehouse")],
+                ["code", "name", "input_location", "output_location", "storage_location", "picking_location"],
+                order=[("id", "ASC")],
+            )
+            return {location_key(w): w for w in found}
+
+        return self._once("warehouses", read)
+
+    def _warehouse_keys(self) -> dict[int, str]:
+        return {w["id"]: key for key, w in self._warehouses().items()}
+
+    def _company(self) -> dict:
+        def read():
+            company = self.rpc.context.get("company") if self.rpc.context is not None else None
+            if company is None:
+                self.rpc.login()
+                company = self.rpc.context.get("company")
+            if not company:
+                raise ConnectorError(
+                    f"Tryton user {self.rpc.user!r} has no company: set one on the user in Tryton."
+                )
+            return self.rpc.model("company.company", "read", [company], ["currency", "rec_name"])[0]
+
+        return self._once("company", read)
+
+    def _party(self) -> dict:
+        """Our party with its customer and supplier locations, created the first time."""
+
+        def read():
+            fields = ["customer_location", "supplier_location"]
+            found = self.rpc.search_read("party.party", [("name", "=", PARTY_NAME)], fields, limit=1)
+            if not found:
+                self.rpc.model("party.party", "create", [{"name": PARTY_NAME}])
+                found = self.rpc.search_read("party.party", [("name", "=", PARTY_NAME)], fields, limit=1)
+            party = found[0]
+            for field, kind in (("customer_location", "customer"), ("supplier_location", "supplier")):
+                if not party.get(field):
+                    party[field] = self._first_location(kind)
+            return party
+
+        return self._once("party", read)
+
+    def _first_location(self, kind: str) -> int:
+        found = self.rpc.search_read("stock.location", [("type", "=", kind)], ["id"], limit=1)
+        if not found:
+            raise ConnectorError(f"Tryton has no {kind} location.")
+        return found[0]["id"]
+
+    def _products(self, codes) -> dict[str, dict]:
+        """Code → Tryton product (id, unit) for the codes Tryton has, read once each."""
+        known = self._cache.setdefault("products", {})
+        missing = sorted({c for c in codes if c not in known})
+        for start in range(0, len(missing), PAGE_SIZE):
+            chunk = missing[start : start + PAGE_SIZE]
+            for product in self.rpc.search_read(
+                "product.product", [("code", "in", chunk)], ["code", "default_uom"]
+            ):
+                known.setdefault(product["code"], product)
+            for code in chunk:
+                known.setdefault(code, None)
+        return {c: known[c] for c in codes if known.get(c)}
+
+    def _all(self, model: str, domain: list, fields: list[str], order=None, context=None) -> list[dict]:
+        records: list[dict] = []
+        for page in range(MAX_PAGES):
+            found = self.rpc.search_read(
+                model,
+                domain,
+                fields,
+                offset=page * PAGE_SIZE,
+                limit=PAGE_SIZE,
+                order=order or [("id", "ASC")],
+                context=context,
+            )
+            records.extend(found)
+            if len(found) < PAGE_SIZE:
+                return records
+        raise ConnectorError(f"Reading {model} from Tryton kept paging past {MAX_PAGES} pages.")
+
+    # Set-up ----------------------------------------------------------------------------
+
+    def test_connection(self) -> str:
+        self.rpc.login()
+        company = self._company()
+        warehouses = self._warehouses()
+        if not warehouses:
+            raise ConnectorError("Tryton has no warehouse: create a stock location of type Warehouse.")
+        return (
+            f"Connected to Tryton at {self.http.base_url}, database {self.rpc.database}, as "
+            f"{self.rpc.user}: company {company['rec_name']}, warehouses {', '.join(warehouses)}."
+        )
+
+    def list_locations(self) -> list[str]:
+        return list(self._warehouses())
+
+    # Sending ---------------------------------------------------------------------------
+
+    def send_orders(self, requests: list[FulfillmentRequest]) -> Pushed:
+        return self._send(requests, "stock.shipment.out", self._shipment_out_values, confirm="wait")
+
+    def send_purchase_orders(self, requests: list[PurchaseOrderRequest]) -> Pushed:
+        return self._send(requests, "stock.shipment.in", self._shipment_in_values, confirm=None)
+
+    def _send(self, requests: list, model: str, values, confirm: str | None) -> Pushed:
+        """Create a shipment per request not yet in Tryton (looked up by reference first,
+        so a retry or a second run adds nothing), BATCH at a time; a request Tryton refuses
+        is a rejected outcome, a failing Tryton stops the run with what was done so far."""
+        pushed = Pushed()
+        for start in range(0, len(requests), BATCH):
+            try:
+                pushed.outcomes.extend(
+                    self._send_batch(requests[start : start + BATCH], model, values, confirm)
+                )
+            except ConnectorError as exc:
+                pushed.stop(exc)
+                break
+        return pushed
+
+    def _send_batch(self, batch: list, model: str, values, confirm: str | None) -> list[Outcome]:
+        existing: dict[str, dict] = {}
+        found = self.rpc.search_read(
+            model,
+            [("reference", "in", [r.reference for r in batch])],
+            ["reference", "state"],
+            order=[("id", "ASC")],
+        )
+        for shipment in found:
+            existing.setdefault(shipment["reference"], shipment)
+        outcomes: dict[str, Outcome] = {}
+        products = self._products({line.sku for r in batch for line in r.lines})
+        fresh = []
+        for request in batch:
+            if request.reference in existing:
+                continue
+            problem = self._problem(request, products)
+            if problem:
+                outcomes[request.reference] = Outcome(request.reference, "rejected", error=problem)
+            else:
+                fresh.append(request)
+        created = self._create(model, fresh, values(fresh, products) if fresh else [], outcomes)
+        if confirm:
+            # A draft found by reference was created by an attempt that stopped before this step.
+            drafts = [(ref, s["id"]) for ref, s in existing.items() if s["state"] == "draft"]
+            self._button(model, confirm, [*created.items(), *drafts], outcomes)
+        ids = {ref: shipment["id"] for ref, shipment in existing.items()} | created
+        for ref, shipment_id in ids.items():
+            if ref not in outcomes:
+                result = "created" if ref in created else "unchanged"
+                outcomes[ref] = Outcome(ref, result, external_id=str(shipment_id))
+        return [outcomes[r.reference] for r in batch if r.reference in outcomes]
+
+    def _problem(self, request, products: dict) -> str:
+        if request.location not in self._warehouses():
+            return f"Tryton has no warehouse {request.location!r}."
+        unknown = sorted({line.sku for line in request.lines if line.sku not in products})
+        if unknown:
+            return f"Tryton has no product with code {', '.join(unknown)}."
+        if not request.lines:
+            return "The document has no lines."
+        return ""
+
+    def _create(self, model: str, requests: list, values: list[dict], outcomes: dict) -> dict[str, int]:
+        """reference → new id; all in one call, or one by one when Tryton refused the
+        batch, so that only the requests it refuses are rejected."""
+        if not requests:
+            return {}
+        try:
+            ids = self.rpc.model(model, "create", values)
+            return {r.reference: i for r, i in zip(requests, ids, strict=True)}
+        except TrytonUserError:
+            if len(requests) == 1:
+                raise
+        created = {}
+        for request, value in zip(requests, values, strict=True):
+            try:
+                created[request.reference] = self.rpc.model(model, "create", [value])[0]
+            except TrytonUserError as exc:
+                outcomes[request.reference] = Outcome(request.reference, "rejected", error=str(exc))
+        return created
+
+    def _button(self, model: str, button: str, pairs: list[tuple[str, int]], outcomes: dict) -> None:
+        """Press a workflow button on these shipments: all at once, or one by one when
+        Tryton refused, rejecting those it refuses (they stay in draft there, found by
+        reference next time)."""
+        if not pairs:
+            return
+        try:
+            self.rpc.model(model, button, [i for _, i in pairs])
+            return
+        except TrytonUserError as exc:
+            if len(pairs) == 1:
+                outcomes[pairs[0][0]] = Outcome(pairs[0][0], "rejected", error=str(exc))
+                return
+        for ref, shipment_id in pairs:
+            try:
+                self.rpc.model(model, button, [shipment_id])
+            except TrytonUserError as exc:
+                outcomes[ref] = Outcome(ref, "rejected", error=str(exc))
+
+    def _move(self, product: dict, quantity: int, source: int, target: int, price: Decimal) -> dict:
+        company = self._company()
+        return {
+            "product": product["id"],
+            "unit": product["default_uom"],
+            "quantity": float(quantity),
+            "from_location": source,
+            "to_location": target,
+            "unit_price": price,
+            "currency": company["currency"],
+            "company": company["id"],
+        }
+
+    def _shipment_out_values(self, requests: list[FulfillmentRequest], products: dict) -> list[dict]:
+        party = self._party()
+        addresses = self.rpc.model(
+            "party.address", "create", self._addresses(party["id"], [r.ship_to for r in requests])
+        )
+        carriers = self._carriers()
+        values = []
+        for request, address in zip(requests, addresses, strict=True):
+            warehouse = self._warehouses()[request.location]
+            output = warehouse["output_location"]
+            shipment = {
+                "company": self._company()["id"],
+                "customer": party["id"],
+                "delivery_address": address,
+                "reference": request.reference,
+                "warehouse": warehouse["id"],
+                # What on_change_warehouse would fill in: picking zone if any, else storage.
+                "warehouse_storage": warehouse["picking_location"] or warehouse["storage_location"],
+                "warehouse_output": output,
+                "outgoing_moves": [
+                    [
+                        "create",
+                        [
+                            self._move(
+                                products[li.sku],
+                                li.quantity,
+                                output,
+                                party["customer_location"],
+                                li.unit_price,
+                            )
+                            for li in request.lines
+                        ],
+                    ]
+                ],
+            }
+            carrier = carriers.get((request.carrier_code.lower(), request.service_code.lower()))
+            if carrier:
+                shipment["carrier"] = carrier
+            values.append(shipment)
+        return values
+
+    def _shipment_in_values(self, requests: list[PurchaseOrderRequest], products: dict) -> list[dict]:
+        party = self._party()
+        values = []
+        for request in requests:
+            warehouse = self._warehouses()[request.location]
+            arrival = warehouse["input_location"]
+            shipment = {
+                "company": self._company()["id"],
+                "supplier": party["id"],
+                "reference": request.reference,
+                "warehouse": warehouse["id"],
+                "warehouse_input": arrival,
+                "warehouse_storage": warehouse["storage_location"],
+                "incoming_moves": [
+                    [
+                        "create",
+                        [
+                            self._move(
+                                products[li.sku], li.quantity, party["supplier_location"], arrival, Decimal(0)
+                            )
+                            for li in request.lines
+                        ],
+                    ]
+                ],
+            }
+            if request.expected_at:
+                shipment["planned_date"] = request.expected_at
+            values.append(shipment)
+        return values
+
+    def _addresses(self, party: int, ship_tos: list[dict]) -> list[dict]:
+        """Tryton addresses for the orders' ship-to. Country and region are Tryton's
+        records when it knows the codes (countries are imported separately in Tryton);
+        otherwise they are kept as text on the street lines, so nothing is lost."""
+        countries = self._codes("country.country", {(s.get("country") or "").upper() for s in ship_tos})
+        regions = self._codes(
+            "country.subdivision",
+            {f"{(s.get('country') or '').upper()}-{(s.get('region') or '').upper()}" for s in ship_tos},
+        )
+        addresses = []
+        for ship_to in ship_tos:
+            country = (ship_to.get("country") or "").upper()
+            region = (ship_to.get("region") or "").upper()
+            street = [ship_to.get("address1") or "", ship_to.get("address2") or ""]
+            address = {
+                "party": party,
+                "party_name": ship_to.get("name") or "",
+                "city": ship_to.get("city") or "",
+                "postal_code": ship_to.get("postal_code") or "",
+            }
+            if country in countries:
+                address["country"] = countries[country]
+            if f"{country}-{region}" in regions:
+                address["subdivision"] = regions[f"{country}-{region}"]
+            if region and f"{country}-{region}" not in regions:
+                street.append(region)
+            if country and country not in countries:
+                street.append(country)
+            address["street_unstructured"] = "\n".join(s for s in street if s)
+            addresses.append(address)
+        return addresses
+
+    def _codes(self, model: str, codes: set[str]) -> dict[str, int]:
+        codes = {c for c in codes if c and not c.endswith("-") and not c.startswith("-")}
+        if not codes:
+            return {}
+        return {
+            r["code"]: r["id"] for r in self.rpc.search_read(model, [("code", "in", sorted(codes))], ["code"])
+        }
+
+    def _carriers(self) -> dict[tuple[str, str], int]:
+        """(carrier code, service code) → Tryton carrier: the carrier's party name is the
+        carrier code, its carrier product's code the service code (docs/decisions.md)."""
+
+        def read():
+            found = self._all("carrier", [], ["party.name", "carrier_product.code"])
+            carriers = {}
+            for carrier in found:
+                key = (
+                    (carrier.get("party.") or {}).get("name") or "",
+                    (carrier.get("carrier_product.") or {}).get("code") or "",
+                )
+                carriers.setdefault((key[0].lower(), key[1].lower()), carrier["id"])
+            return carriers
+
+        return self._once("carriers", read)
+
+    # Cancelling ------------------------------------------------------------------------
+
+    def cancel_fulfillment(self, reference: str, external_id: str) -> bool:
+        """Cancel the order's customer shipment if the warehouse has not picked it yet:
+        True when it is cancelled there (or already was, or is gone), False when too late."""
+        fields = ["state", "reference"]
+        found = []
+        if str(external_id).isdigit():
+            found = self.rpc.search_read(
+                "stock.shipment.out", [("id", "=", int(external_id)), ("reference", "=", reference)], fields
+            )
+        if not found:
+            found = self.rpc.search_read("stock.shipment.out", [("reference", "=", reference)], fields)
+        live = [s for s in found if s["state"] != "cancelled"]
+        if any(s["state"] not in NOT_PICKED for s in live):
+            return False
+        if live:
+            self.rpc.model("stock.shipment.out", "cancel", [s["id"] for s in live])
+        return True
+
+    # Reading ---------------------------------------------------------------------------
+
+    def _changed(
+        self, model: str, states, fields: list[str], ids, since
+    ) -> tuple[list[dict], datetime | None]:
+        """Shipments in `states`: exactly `ids`, or those written since the cursor in
+        write order; and the cursor's time."""
+        domain: list = [("state", "in", list(states))]
+        start = None
+        if ids is not None:
+            domain.append(("id", "in", [int(i) for i in ids if str(i).isdigit()]))
+        else:
+            start = _parse_cursor(since)
+            if start:
+                domain.append(("write_date", ">=", start - CURSOR_OVERLAP))
+        order = [("write_date", "ASC"), ("id", "ASC")]
+        return self._all(model, domain, ["write_date", "create_date", *fields], order=order), start
+
+    def _moves(self, records: list[dict], field: str) -> dict[int, list[dict]]:
+        move_ids = [m for r in records for m in r.get(field) or ()]
+        by_id = {}
+        for start in range(0, len(move_ids), PAGE_SIZE):
+            chunk = move_ids[start : start + PAGE_SIZE]
+            for move in self.rpc.search_read(
+                "stock.move", [("id", "in", chunk)], ["product.code", "quantity", "state"]
+            ):
+                by_id[move["id"]] = move
+        return {r["id"]: [by_id[m] for m in r.get(field) or () if m in by_id] for r in records}
+
+    @staticmethod
+    def _lines(moves: list[dict], label: str) -> tuple[Line, ...]:
+        """Done moves summed per product code: what actually moved (a partial pick has
+        fewer than the order asked for)."""
+        totals: dict[str, int] = defaultdict(int)
+        for move in moves:
+            if move["state"] != "done":
+                continue
+            code = (move.get("product.") or {}).get("code")
+            if not code:
+                raise ValueError(f"{label} moves a product without a code")
+            totals[code] += _whole(move["quantity"], label)
+        return tuple(Line(sku=code, quantity=quantity) for code, quantity in totals.items())
+
+    def _fetched(self, records, start, ids, parse, what: str) -> Fetched:
+        """Parse record by record; the cursor moves to the latest change read, never past
+        a record that could not be read (it is read again next time)."""
+        fetched = Fetched()
+        latest, stuck = None, None
+        for record in records:
+            moment = record.get("write_date") or record.get("create_date")
+            try:
+                fetched.items.append(parse(record))
+            except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
+                fetched.messages.append(f"Skipped {what} {record.get('id', '?')}: unreadable ({exc}).")
+                stuck = moment if stuck is None or (moment and moment < stuck) else stuck
+                continue
+            if moment and (latest is None or moment > latest):
+                latest = moment
+        if ids is None:
+            position = stuck - timedelta(microseconds=1) if stuck else latest
+            if start and (position is None or position < start):
+                position = start
+            fetched.cursor = _iso(position) if position else None
+        return fetched
+
+    def receive_shipments(self, ids=None, since=None) -> Fetched[ChannelShipment]:
+        records, start = self._changed(
+            "stock.shipment.out",
+            DONE_SHIPMENT,
+            [
+                "reference",
+                "warehouse",
+                "shipping_reference",
+                "outgoing_moves",
+                "root_packages",
+                "carrier.party.name",
+                "carrier.carrier_product.code",
+            ],
+            ids,
+            since,
+        )
+        moves = self._moves(records, "outgoing_moves")
+        tracking = self._package_tracking(records)
+        keys = self._warehouse_keys()
+
+        def parse(raw: dict) -> ChannelShipment:
+            carrier = raw.get("carrier.") or {}
+            return ChannelShipment(
+                external_id=str(raw["id"]),
+                order_reference=str(raw["reference"] or ""),
+                location=keys.get(raw["warehouse"], str(raw["warehouse"])),
+                tracking_number=raw.get("shipping_reference") or tracking.get(raw["id"], ""),
+                shipped_at=raw["write_date"] or raw["create_date"],
+                lines=self._lines(moves[raw["id"]], f"Shipment {raw['id']}"),
+                carrier_code=(carrier.get("party.") or {}).get("name") or "",
+                service_code=(carrier.get("carrier_product.") or {}).get("code") or "",
+            )
+
+        return self._fetched(records, start, ids, parse, "shipment")
+
+    def _package_tracking(self, records: list[dict]) -> dict[int, str]:
+        """Shipment id → its packages' tracking numbers, for shipments that carry none
+        themselves (stock_package_shipping puts one on each package)."""
+        wanted = {
+            p: r["id"]
+            for r in records
+            if not r.get("shipping_reference")
+            for p in r.get("root_packages") or ()
+        }
+        tracking: dict[int, list[str]] = defaultdict(list)
+        ids = sorted(wanted)
+        for start in range(0, len(ids), PAGE_SIZE):
+            for package in self.rpc.search_read(
+                "stock.package", [("id", "in", ids[start : start + PAGE_SIZE])], ["shipping_reference"]
+            ):
+                if package.get("shipping_reference"):
+                    tracking[wanted[package["id"]]].append(package["shipping_reference"])
+        return {shipment: ", ".join(numbers) for shipment, numbers in tracking.items()}
+
+    def receive_receipts(self, ids=None, since=None) -> Fetched[ChannelReceipt]:
+        records, start = self._changed(
+            "stock.shipment.in", RECEIVED_SHIPMENT, ["reference", "warehouse", "incoming_moves"], ids, since
+        )
+        moves = self._moves(records, "incoming_moves")
+        keys = self._warehouse_keys()
+
+        def parse(raw: dict) -> ChannelReceipt:
+            return ChannelReceipt(
+                external_id=str(raw["id"]),
+                purchase_order_reference=str(raw["reference"] or ""),
+                location=keys.get(raw["warehouse"], str(raw["warehouse"])),
+                received_at=raw["write_date"] or raw["create_date"],
+                lines=self._lines(moves[raw["id"]], f"Supplier shipment {raw['id']}"),
+            )
+
+        return self._fetched(records, start, ids, parse, "receipt")
+
+    def import_inventory(self) -> Fetched[StockLevel]:
+        fetched = Fetched()
+        for key, warehouse in self._warehouses().items():
+            products = self._all(
+                "product.product",
+                [("type", "=", "goods"), ("code", "!=", None)],
+                ["code", "quantity"],
+                context={"locations": [warehouse["id"]], "with_childs": True},
+            )
+            for product in products:
+                try:
+                    quantity = _whole(product["quantity"], f"Product {product['code']}")
+                except (ValueError, InvalidOperation) as exc:
+                    fetched.messages.append(f"Skipped {product['code']} at {key}: {exc}.")
+                    continue
+                fetched.items.append(StockLevel(sku=product["code"], location=key, quantity=quantity))
+        return fetched
+
+    def import_products(self, ids=None, since=None) -> Fetched[ChannelProduct]:
+        domain: list = [("code", "!=", None)]
+        start = None
+        if ids is not None:
+            domain.append(("id", "in", [int(i) for i in ids if str(i).isdigit()]))
+        else:
+            start = _parse_cursor(since)
+            if start:
+                # A product's measurements and price live on its template.
+                edge = start - CURSOR_OVERLAP
+                domain.append(["OR", ("write_date", ">=", edge), ("template.write_date", ">=", edge)])
+        dimensions = ("length", "width", "height", "weight")
+        fields = [
+            "code",
+            "name",
+            "description",
+            "identifiers",
+            "write_date",
+            "create_date",
+            "template.write_date",
+            "template.list_price",
+            *(f"template.{d}" for d in dimensions),
+            *(f"template.{d}_uom" for d in dimensions),
+        ]
+        records = self._all("product.product", domain, fields)
+        barcodes = self._barcodes(records)
+        to_mm, to_g = self._unit_factors("mm"), self._unit_factors("g")
+        for record in records:
+            template = record.get("template.") or {}
+            # The product's change time is the later of its own and its template's.
+            record["write_date"] = max(
+                (
+                    t
+                    for t in (record.get("write_date"), template.get("write_date"), record.get("create_date"))
+                    if t
+                ),
+                default=None,
+            )
+
+        def parse(raw: dict) -> ChannelProduct:
+            template = raw.get("template.") or {}
+            price = template.get("list_price")
+            return ChannelProduct(
+                external_id=str(raw["id"]),
+                sku=str(raw["code"]).strip(),
+                name=raw.get("name") or raw["code"],
+                description=raw.get("description") or "",
+                barcode=barcodes.get(raw["id"], ""),
+                price=Decimal(str(price)) if price is not None else None,
+                length_mm=_convert(template, "length", to_mm),
+                width_mm=_convert(template, "width", to_mm),
+                height_mm=_convert(template, "height", to_mm),
+                weight_g=_convert(template, "weight", to_g),
+            )
+
+        return self._fetched(records, start, ids, parse, "product")
+
+    def _barcodes(self, records: list[dict]) -> dict[int, str]:
+        wanted = sorted(i for r in records for i in r.get("identifiers") or ())
+        barcodes: dict[int, str] = {}
+        for start in range(0, len(wanted), PAGE_SIZE):
+            for identifier in self.rpc.search_read(
+                "product.identifier",
+                [("id", "in", wanted[start : start + PAGE_SIZE])],
+                ["product", "code"],
+                order=[("sequence", "ASC"), ("id", "ASC")],
+            ):
+                barcodes.setdefault(identifier["product"], identifier["code"])
+        return barcodes
+
+    def _unit_factors(self, target: str) -> dict[int, Decimal]:
+        """Tryton unit id → factor to `target` (mm or g) for the units of its category:
+        Tryton's factor is each unit in the category's base unit (metre, kilogram)."""
+
+        def read():
+            return self._all("product.uom", [], ["symbol", "factor", "category"])
+
+        units = self._once("units", read)
+        base = next((u for u in units if u["symbol"] == target), None)
+        if base is None:
+            raise ConnectorError(f"Tryton has no unit {target!r} to convert measurements to.")
+        return {
+            u["id"]: Decimal(str(u["factor"])) / Decimal(str(base["factor"]))
+            for u in units
+            if u["category"] == base["category"]
+        }
+
+
+def _convert(template: dict, dimension: str, factors: dict[int, Decimal]) -> Decimal | None:
+    value, unit = template.get(dimension), template.get(f"{dimension}_uom")
+    if value is None or unit is None:
+        return None
+    if unit not in factors:
+        raise ValueError(f"its {dimension} unit is not one of its kind")
+    return (Decimal(str(value)) * factors[unit]).quantize(TENTH)

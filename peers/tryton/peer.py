@@ -1,0 +1,335 @@
+"""The project's Tryton peer: a real `trytond` (stock, carriers, package shipping) started
+from this folder's files, for the end-to-end tests, the benchmark and the demo.
+
+Standard library only, run with the portal's Python; Tryton itself lives in its own
+virtualenv (`.venv` here) and is only ever started as a separate process:
+
+1. `ensure_venv()`: create `.venv` and install requirements.txt when missing or when the
+   requirements changed (a stamp holds their hash);
+2. `ensure_template()`: once per hash of requirements + seed, `trytond-admin` initialises
+   a SQLite database and seed.py (inside the venv) fills it; the file and the seed's ids
+   are cached in `.cache/<hash>/`;
+3. `start_peer(workdir)`: copy the template into `workdir`, start `trytond` on a free
+   port, wait until JSON-RPC answers a login; `Peer.stop()` ends its process group.
+
+For a person: `python peers/tryton/peer.py run [--port 8100] [--fresh]` (or `make tryton`)
+prints the URL, database, user and password and serves until Ctrl-C.
+"""
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENV = HERE / ".venv"
+CACHE = HERE / ".cache"
+RUN_DIR = HERE / ".run"
+REQUIREMENTS = HERE / "requirements.txt"
+CONF_TEMPLATE = HERE / "trytond.conf"
+SEED = HERE / "seed.json"
+SEED_SCRIPT = HERE / "seed.py"
+DATABASE = "techoms"
+USER = "admin"
+PASSWORD = "tryton-demo-pass"  # noqa: S105 - a local test and demo peer, printed and in the README
+# Activating stock_package_shipping activates stock, carrier, product_measurements … too.
+MODULES = ["stock_package_shipping"]
+START_TIMEOUT = 90
+
+# pip's words when no package index can be reached: the only case the tests may skip.
+NO_NETWORK = (
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "No matching distribution found",
+    "Could not find a version that satisfies",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+)
+
+
+class PeerError(RuntimeError):
+    """The peer could not be set up or started (a bug or a broken install)."""
+
+
+class PeerUnavailable(PeerError):
+    """Tryton cannot be installed here (no package index reachable)."""
+
+
+@dataclass
+class Peer:
+    url: str
+    database: str
+    user: str
+    password: str
+    info: dict
+    workdir: Path
+    process: subprocess.Popen | None = None
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def warehouses(self) -> dict:
+        return self.info["warehouses"]
+
+    @property
+    def products(self) -> dict:
+        return self.info["products"]
+
+    @property
+    def credentials(self) -> dict:
+        return {"url": self.url, "database": self.database, "user": self.user, "password": self.password}
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        # trytond was started in a session of its own: its group is only its processes.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+def _digest(*paths: Path) -> str:
+    sha = hashlib.sha256()
+    for path in paths:
+        sha.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return sha.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _lock(name: str):
+    # Test sessions, the benchmark and a person may set up at once: one at a time.
+    CACHE.mkdir(exist_ok=True)
+    with open(CACHE / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _bin(name: str) -> str:
+    return str(VENV / "bin" / name)
+
+
+def ensure_venv() -> float:
+    """Install the Tryton virtualenv if missing or outdated; the seconds it took (0 if not)."""
+    stamp = VENV / ".requirements-hash"
+    wanted = _digest(REQUIREMENTS)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return 0.0
+    with _lock("venv"):
+        if stamp.exists() and stamp.read_text() == wanted:
+            return 0.0
+        started = time.monotonic()
+        if VENV.exists():
+            shutil.rmtree(VENV)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)  # noqa: S603 - fixed argv
+        result = subprocess.run(  # noqa: S603 - fixed argv
+            [_bin("python"), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            shutil.rmtree(VENV, ignore_errors=True)
+            output = (result.stdout + result.stderr).strip()
+            reason = "\n".join(output.splitlines()[-5:])
+            if any(words in output for words in NO_NETWORK):
+                raise PeerUnavailable(f"pip could not install Tryton (no package index?): {reason}")
+            raise PeerError(f"pip install -r {REQUIREMENTS} failed: {reason}")
+        stamp.write_text(wanted)
+        return time.monotonic() - started
+
+
+def _write_conf(directory: Path, port: int) -> Path:
+    conf = directory / "trytond.conf"
+    text = string.Template(CONF_TEMPLATE.read_text()).substitute(path=directory, port=port)
+    conf.write_text(text)
+    return conf
+
+
+def _run(command: list[str], what: str, answer: str = "", **kwargs) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, input=answer, **kwargs)  # noqa: S603
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise PeerError(f"{what} failed ({result.returncode}):\n{tail}")
+
+
+def template_key() -> str:
+    return _digest(REQUIREMENTS, CONF_TEMPLATE, SEED, SEED_SCRIPT)
+
+
+def ensure_template() -> tuple[Path, float]:
+    """The directory holding the seeded template database and its info.json (built once
+    per requirements + seed), and the seconds building it took (0 when cached)."""
+    target = CACHE / template_key()
+    if (target / "info.json").exists():
+        return target, 0.0
+    with _lock("template"):
+        if (target / "info.json").exists():
+            return target, 0.0
+        started = time.monotonic()
+        build = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE))
+        try:
+            conf = _write_conf(build, 0)
+            passfile = build / "admin.pass"
+            passfile.write_text(PASSWORD + "\n")
+            env = {**os.environ, "TRYTONPASSFILE": str(passfile)}
+            (build / f"{DATABASE}.sqlite").touch()
+            _run(
+                [_bin("trytond-admin"), "-c", str(conf), "-d", DATABASE, "-u", *MODULES]
+                + ["--activate-dependencies"],
+                "trytond-admin (database initialisation)",
+                answer="\n",  # its prompt for the admin's email: none
+                env=env,
+            )
+            _run(
+                [_bin("python"), str(SEED_SCRIPT), str(conf), DATABASE, str(SEED), str(build / "info.json")],
+                "seed.py",
+            )
+            passfile.unlink()
+            conf.unlink()
+            for old in CACHE.iterdir():
+                if old.is_dir() and not old.name.startswith("build-") and old != target:
+                    shutil.rmtree(old, ignore_errors=True)
+            build.rename(target)
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+        return target, time.monotonic() - started
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _logged_in(url: str) -> bool:
+    body = json.dumps({"id": 1, "method": "common.db.login", "params": [USER, {"password": PASSWORD}, "en"]})
+    request = urllib.request.Request(  # noqa: S310 - our own peer's http URL
+        f"{url}{DATABASE}/rpc/", data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - local peer
+            return bool(json.loads(response.read()).get("result"))
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def start_peer(workdir, port: int | None = None, fresh: bool = True) -> Peer:
+    """Start a seeded Tryton in `workdir` (a copy of the template there, its log beside it).
+
+    `fresh=False` keeps a database already in `workdir` (a person's demo peer survives a
+    restart); tests always start from a fresh copy."""
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    timings = {"venv_install_s": ensure_venv()}
+    template, timings["template_init_s"] = ensure_template()
+    started = time.monotonic()
+    database_file = workdir / f"{DATABASE}.sqlite"
+    if fresh or not database_file.exists():
+        shutil.copyfile(template / f"{DATABASE}.sqlite", database_file)
+        shutil.copyfile(template / "info.json", workdir / "info.json")
+    info = json.loads((workdir / "info.json").read_text())
+    port = port or _free_port()
+    conf = _write_conf(workdir, port)
+    log = open(workdir / "trytond.log", "ab")  # noqa: SIM115 - handed to the child process
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [_bin("trytond"), "-c", str(conf), "-d", DATABASE],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    url = f"http://127.0.0.1:{port}/"
+    peer = Peer(url, DATABASE, USER, PASSWORD, info, workdir, process, timings)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not _logged_in(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            peer.stop()
+            tail = "\n".join((workdir / "trytond.log").read_text(errors="replace").splitlines()[-15:])
+            raise PeerError(f"trytond did not answer on {url} (exit {process.poll()}):\n{tail}")
+        time.sleep(0.2)
+    timings["copy_and_start_s"] = time.monotonic() - started
+    return peer
+
+
+def _rss_mb(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="install the virtualenv and build the template database")
+    run = sub.add_parser("run", help="start a seeded Tryton and serve until Ctrl-C")
+    run.add_argument("--port", type=int, default=8100)
+    run.add_argument("--workdir", default=str(RUN_DIR), help="where its database and log live")
+    run.add_argument("--fresh", action="store_true", help="start again from the seeded template")
+    run.add_argument("--ready-file", help="also write the connection and seed ids there as JSON")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "setup":
+            venv_s = ensure_venv()
+            template, template_s = ensure_template()
+            print(f"Tryton virtualenv: {VENV} ({venv_s:.1f} s); template: {template} ({template_s:.1f} s)")
+            return 0
+        peer = start_peer(args.workdir, port=args.port, fresh=args.fresh)
+    except PeerError as error:
+        print(error, file=sys.stderr)
+        return 1
+    ready = {**peer.credentials, "warehouses": peer.warehouses, "products": peer.products, "info": peer.info}
+    if args.ready_file:
+        Path(args.ready_file).write_text(json.dumps(ready, indent=1))
+    print(f"Tryton {peer.url} is up (pid {peer.pid}, {_rss_mb(peer.pid):.0f} MB RSS)")
+    print(f"  URL       {peer.url}")
+    print(f"  Database  {peer.database}")
+    print(f"  User      {peer.user}")
+    print(f"  Password  {peer.password}")
+    warehouses = ", ".join(f"{name} ({w['code']}, id {w['id']})" for name, w in peer.warehouses.items())
+    print(f"  Warehouses {warehouses}")
+    print(f"  Products  {', '.join(peer.products)}")
+    print(f"  Data      {peer.workdir} (log: trytond.log)")
+    print("  Timings   " + ", ".join(f"{key} {value:.1f}" for key, value in peer.timings.items()))
+    print("Ctrl-C stops it.", flush=True)
+    # A SIGTERM (make, a supervisor) stops trytond too, through the `finally` below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while peer.process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        peer.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

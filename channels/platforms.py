@@ -53,6 +53,8 @@ FULFILLMENT_JOB_TYPES = (
 )
 # The sandbox 3PL keeps an item master it is sent but is no product source of its own.
 SANDBOX_3PL_JOB_TYPES = tuple(t for t in FULFILLMENT_JOB_TYPES if t != JobType.IMPORT_PRODUCTS)
+# Tryton is a warehouse and a product source: every fulfillment job.
+TRYTON_JOB_TYPES = FULFILLMENT_JOB_TYPES
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,16 @@ PLATFORMS = {
             supports_webhooks=False,
             supports_fetch_by_id=True,
             job_types=SANDBOX_3PL_JOB_TYPES,
+        ),
+        Platform(
+            key="tryton",
+            label="Tryton",
+            kind=ChannelKind.FULFILLMENT,
+            stability=Stability.STABLE,
+            supports_product_import=True,
+            supports_webhooks=False,
+            supports_fetch_by_id=True,
+            job_types=TRYTON_JOB_TYPES,
         ),
     )
 }

@@ -350,8 +350,9 @@ class SalesOrderViewSet(CreateDocumentMixin, ScopedReadViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel this Pending, On Hold or Allocated order: its reserved units become
-        available again (and are pushed to sales channels with real-time updates on). 409
-        once it was sent: only the fulfillment channel can stop it then."""
+        available again (and are pushed to sales channels with real-time updates on). A
+        Sent order is cancelled at its fulfillment channel first when that channel can
+        (Tryton, before it is picked); otherwise 409: only the channel can stop it then."""
         return self.cancel_with(workflow.cancel_sales_order)
 
 

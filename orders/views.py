@@ -18,12 +18,12 @@ from oms.ids import parse_id
 
 from .models import PurchaseOrder, PurchaseOrderStatus, SalesOrder, SalesOrderStatus
 from .workflow import (
-    CANCELLABLE_STATUSES,
     PROCESSABLE_STATUSES,
     Actor,
     WorkflowConflict,
     cancel_purchase_order,
     cancel_sales_order,
+    sales_order_cancellable,
 )
 
 PAGE_SIZE = 100
@@ -115,7 +115,7 @@ def sales_order_detail(request, order_id):
             "shipments": order.shipments.prefetch_related("lines"),
             "events": order.events.all(),
             "can_process": order.status in PROCESSABLE_STATUSES and access.can_edit_settings,
-            "can_cancel": order.status in CANCELLABLE_STATUSES and access.can_edit_settings,
+            "can_cancel": sales_order_cancellable(order) and access.can_edit_settings,
         },
     )
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 from accounts.models import Account, User
 from catalog.models import AdjustmentReason, AdjustmentSource, InventoryLevel
 from catalog.services import LedgerContext, adjust_inventory, products_by_sku
+from channels.connectors import connector_class, connector_for
+from channels.connectors.base import Connector, ConnectorError
 from channels.models import WarehouseMapping
 from channels.platforms import ChannelKind
 
@@ -40,8 +42,9 @@ SO_WORKFLOW = "Automatic Sales Order Workflow"
 PO_WORKFLOW = "Automatic Purchase Order Workflow"
 
 
-# A sent order is the warehouse's to ship (no connector can recall it), and a shipped one
-# is gone: only orders still in the portal's hands are cancelled here.
+# A sent order is the warehouse's to ship (unless its connector cancels it there first, see
+# cancel_sales_order), and a shipped one is gone: otherwise only orders still in the
+# portal's hands are cancelled here.
 CANCELLABLE_STATUSES = (SalesOrderStatus.PENDING, SalesOrderStatus.ON_HOLD, SalesOrderStatus.ALLOCATED)
 
 
@@ -335,22 +338,70 @@ REASON_MAX = 255
 
 
 def cancel_sales_order(order: SalesOrder, actor: Actor, reason: str = "") -> SalesOrder:
-    """Cancel an order still in the portal's hands (`order` already scoped by the caller).
+    """Cancel an order still in the portal's hands (`order` already scoped by the caller),
+    or a sent one whose fulfillment channel cancels it first (not yet picked there).
     What it holds reserved goes back to available through the ledger, which announces the
     change, so Inventory Real-Time Updates push the new quantity like any other change."""
     reason = _checked_reason(reason)
+    order = SalesOrder.objects.select_related("fulfillment_channel").get(pk=order.pk)
+    statuses, at_channel = CANCELLABLE_STATUSES, ""
+    if order.status == SalesOrderStatus.SENT and channel_cancels(order):
+        # Outside the row lock: the platform's answer may take seconds.
+        at_channel = _cancel_at_channel(order)
+        statuses = (SalesOrderStatus.SENT,)
     with transaction.atomic():
         order = (
             SalesOrder.objects.select_for_update(of=("self",)).select_related("warehouse").get(pk=order.pk)
         )
-        if order.status not in CANCELLABLE_STATUSES:
+        if order.status not in statuses:
+            if at_channel:
+                raise WorkflowConflict(
+                    f"{at_channel}, but order {order.number} became {order.get_status_display()} "
+                    "here meanwhile: it stays so."
+                )
             raise WorkflowConflict(_not_cancellable(order))
         _release(order, list(order.lines.select_for_update(of=("self",)).select_related("product")), actor)
         order.status = SalesOrderStatus.CANCELLED
         order.hold_reason = ""
         order.save(update_fields=["status", "hold_reason", "updated_at"])
-        record_sales_event(order, EventAction.CANCELLED, actor, reason or "Cancelled; no reason given.")
+        detail = reason or "Cancelled; no reason given."
+        if at_channel:
+            detail = f"{at_channel} and here: {detail}"
+        record_sales_event(order, EventAction.CANCELLED, actor, detail)
     return order
+
+
+def channel_cancels(order: SalesOrder) -> bool:
+    """The order was sent to a channel whose connector can cancel it there."""
+    channel = order.fulfillment_channel
+    if channel is None:
+        return False
+    return connector_class(channel.platform).cancel_fulfillment is not Connector.cancel_fulfillment
+
+
+def sales_order_cancellable(order: SalesOrder) -> bool:
+    """Whether Cancel is offered: still in the portal's hands, or sent to a channel that
+    may still cancel it (the channel decides when asked)."""
+    return order.status in CANCELLABLE_STATUSES or (
+        order.status == SalesOrderStatus.SENT and channel_cancels(order)
+    )
+
+
+def _cancel_at_channel(order: SalesOrder) -> str:
+    """Cancel the order at its fulfillment channel; the history's words for it, or
+    WorkflowConflict saying why it could not be."""
+    channel = order.fulfillment_channel
+    shipment = order.fulfillment_external_id
+    try:
+        cancelled = connector_for(channel).cancel_fulfillment(order.reference, shipment)
+    except ConnectorError as error:
+        raise WorkflowConflict(f"{channel.name} could not cancel order {order.number}: {error}") from None
+    if not cancelled:
+        raise WorkflowConflict(
+            f"{channel.name} already picked order {order.number} (shipment {shipment}): it can no "
+            f"longer be cancelled, and stays Sent here. Its reservation is released as its shipment arrives."
+        )
+    return f"Cancelled at {channel.name} (shipment {shipment})"
 
 
 def _not_cancellable(order: SalesOrder) -> str:

@@ -3,6 +3,7 @@
 from .base import Connector
 from .sandbox_3pl import Sandbox3PLBetaConnector, Sandbox3PLConnector
 from .sandbox_marketplace import SandboxMarketplaceBetaConnector, SandboxMarketplaceConnector
+from .tryton import TrytonConnector
 
 CONNECTORS: dict[str, type[Connector]] = {
     cls.platform.key: cls
@@ -11,6 +12,7 @@ CONNECTORS: dict[str, type[Connector]] = {
         SandboxMarketplaceBetaConnector,
         Sandbox3PLConnector,
         Sandbox3PLBetaConnector,
+        TrytonConnector,
     )
 }
 

@@ -336,3 +336,8 @@ class Connector:
         self, ids: list[str] | None = None, since: str | None = None
     ) -> Fetched[ChannelReceipt]:
         self._unsupported("Receive Receipts")
+
+    def cancel_fulfillment(self, reference: str, external_id: str) -> bool:
+        """Cancel a sent order's fulfillment at the platform: True when it is cancelled
+        there (not yet picked), False when it is too late (picked, packed or shipped)."""
+        self._unsupported("cancelling a sent order")

@@ -1,12 +1,17 @@
 """Cancelling orders: a sales order still in the portal's hands gives its reservation back
-(ledger, history, real-time push to the marketplace); a sent one, and a sent purchase
-order, are refused with the reason."""
+(ledger, history, real-time push to the marketplace); a sent one is cancelled at its
+fulfillment channel first when the channel can (Tryton, not yet picked), otherwise it is
+refused with the reason, like a sent purchase order."""
 
 import pytest
 
 from automations import workflows
 from automations.tests.test_jobs import run
 from catalog.models import InventoryAdjustment
+from channels.connectors.base import ConnectorUnavailable
+from channels.connectors.tryton import TrytonConnector
+from channels.crypto import encrypt_json
+from channels.models import Channel
 from channels.platforms import JobType
 from orders import workflow
 from orders.models import PurchaseOrder, SalesOrder
@@ -224,3 +229,91 @@ def test_a_sent_purchase_order_is_not_cancelled(
     assert (response.status_code, response.json()["code"]) == (409, "invalid_state")
     po.refresh_from_db()
     assert po.status == "sent" and [e.action for e in po.events.all()] == ["sent"]
+
+
+# Sent orders a fulfillment channel can still cancel (Tryton) ---------------------------------
+
+
+def sent_to_tryton(linked, capture, monkeypatch, answer) -> SalesOrder:
+    """A sent order whose fulfillment channel is a Tryton channel, whose connector answers
+    `answer` (True, False or an exception) when asked to cancel; the calls are recorded."""
+    order = sent_order(linked, capture)
+    tryton = Channel.objects.create(
+        account=linked.world.acme_us,
+        name="Tryton WH",
+        kind="fulfillment",
+        platform="tryton",
+        credentials_encrypted=encrypt_json(
+            {"url": "http://127.0.0.1:9", "database": "wh", "user": "admin", "password": "secret"}
+        ),
+    )
+    SalesOrder.objects.filter(pk=order.pk).update(fulfillment_channel=tryton, fulfillment_external_id="41")
+    calls = []
+
+    def cancel_fulfillment(connector, reference, external_id):
+        calls.append((reference, external_id))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(TrytonConnector, "cancel_fulfillment", cancel_fulfillment)
+    order.refresh_from_db()
+    order.calls = calls
+    return order
+
+
+def test_a_sent_order_not_yet_picked_is_cancelled_at_tryton_then_here(
+    linked, eager_celery, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = sent_to_tryton(linked, django_capture_on_commit_callbacks, monkeypatch, True)
+    client = client_for(linked.world.account_admin, linked.world.acme_us)
+    assert 'data-testid="cancel-order"' in client.get(f"/sales-orders/{order.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(f"/sales-orders/{order.pk}/cancel/", {"reason": "Duplicate"}, follow=True)
+    assert order.calls == [(order.reference, "41")]
+    order.refresh_from_db()
+    assert order.status == "cancelled" and level(linked).reserved == 0
+    assert order.events.last().detail == "Cancelled at Tryton WH (shipment 41) and here: Duplicate"
+    assert "Cancelled at Tryton WH (shipment 41) and here" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (False, "Tryton WH already picked order {number} (shipment 41): it can no longer be cancelled"),
+        (
+            ConnectorUnavailable("Tryton is down."),
+            "Tryton WH could not cancel order {number}: Tryton is down.",
+        ),
+    ],
+)
+def test_a_sent_order_tryton_picked_or_could_not_answer_for_stays_sent(
+    linked, eager_celery, api, monkeypatch, django_capture_on_commit_callbacks, answer, said
+):
+    order = sent_to_tryton(linked, django_capture_on_commit_callbacks, monkeypatch, answer)
+    response = api(linked.world.acme_us).post(
+        f"/api/v1/sales-orders/{order.pk}/cancel/", content_type="application/json"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_state"
+    assert said.format(number=order.number) in response.json()["message"]
+    order.refresh_from_db()
+    assert order.status == "sent" and level(linked).reserved == 3
+    assert [a for a, _ in history(order)] == ["validated", "allocated", "sent"]
+
+
+def test_an_order_shipped_while_tryton_cancelled_it_is_not_cancelled_here(
+    linked, eager_celery, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = sent_to_tryton(linked, django_capture_on_commit_callbacks, monkeypatch, True)
+    real = TrytonConnector.cancel_fulfillment
+
+    def shipped_meanwhile(connector, reference, external_id):
+        SalesOrder.objects.filter(pk=order.pk).update(status="shipped")
+        return real(connector, reference, external_id)
+
+    monkeypatch.setattr(TrytonConnector, "cancel_fulfillment", shipped_meanwhile)
+    with pytest.raises(workflow.WorkflowConflict, match="became Shipped here meanwhile"):
+        workflow.cancel_sales_order(order, workflow.Actor("API"))
+    order.refresh_from_db()
+    assert order.status == "shipped"

@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import string
 import subprocess
 import sys
@@ -177,6 +178,16 @@ def _run(command: list[str], what: str, answer: str = "", **kwargs) -> None:
         raise PeerError(f"{what} failed ({result.returncode}):\n{tail}")
 
 
+def _checkpoint(database_file: Path) -> None:
+    # The template must be one self-contained file to copy: fold trytond's WAL journal in.
+    connection = sqlite3.connect(database_file)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        connection.close()
+
+
 def template_key() -> str:
     return _digest(REQUIREMENTS, CONF_TEMPLATE, SEED, SEED_SCRIPT)
 
@@ -211,6 +222,7 @@ def ensure_template() -> tuple[Path, float]:
             )
             passfile.unlink()
             conf.unlink()
+            _checkpoint(build / f"{DATABASE}.sqlite")
             for old in CACHE.iterdir():
                 if old.is_dir() and not old.name.startswith("build-") and old != target:
                     shutil.rmtree(old, ignore_errors=True)
@@ -250,6 +262,9 @@ def start_peer(workdir, port: int | None = None, fresh: bool = True) -> Peer:
     started = time.monotonic()
     database_file = workdir / f"{DATABASE}.sqlite"
     if fresh or not database_file.exists():
+        # trytond keeps SQLite in WAL mode: an old run's journal must not meet a new file.
+        for suffix in ("-wal", "-shm"):
+            database_file.with_name(database_file.name + suffix).unlink(missing_ok=True)
         shutil.copyfile(template / f"{DATABASE}.sqlite", database_file)
         shutil.copyfile(template / "info.json", workdir / "info.json")
     info = json.loads((workdir / "info.json").read_text())
@@ -267,12 +282,16 @@ def start_peer(workdir, port: int | None = None, fresh: bool = True) -> Peer:
     url = f"http://127.0.0.1:{port}/"
     peer = Peer(url, DATABASE, USER, PASSWORD, info, workdir, process, timings)
     deadline = time.monotonic() + START_TIMEOUT
-    while not _logged_in(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            peer.stop()
-            tail = "\n".join((workdir / "trytond.log").read_text(errors="replace").splitlines()[-15:])
-            raise PeerError(f"trytond did not answer on {url} (exit {process.poll()}):\n{tail}")
-        time.sleep(0.2)
+    try:
+        while not _logged_in(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join((workdir / "trytond.log").read_text(errors="replace").splitlines()[-15:])
+                raise PeerError(f"trytond did not answer on {url} (exit {process.poll()}):\n{tail}")
+            time.sleep(0.2)
+    except BaseException:
+        # Interrupted or failed while starting: leave no trytond behind.
+        peer.stop()
+        raise
     timings["copy_and_start_s"] = time.monotonic() - started
     return peer
 
@@ -295,6 +314,8 @@ def main(argv=None) -> int:
     run.add_argument("--fresh", action="store_true", help="start again from the seeded template")
     run.add_argument("--ready-file", help="also write the connection and seed ids there as JSON")
     args = parser.parse_args(argv)
+    # A SIGTERM (make, a supervisor) stops trytond too, through the `finally`s below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if args.command == "setup":
             venv_s = ensure_venv()
@@ -319,8 +340,6 @@ def main(argv=None) -> int:
     print(f"  Data      {peer.workdir} (log: trytond.log)")
     print("  Timings   " + ", ".join(f"{key} {value:.1f}" for key, value in peer.timings.items()))
     print("Ctrl-C stops it.", flush=True)
-    # A SIGTERM (make, a supervisor) stops trytond too, through the `finally` below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while peer.process.poll() is None:
             time.sleep(1)

@@ -1,9 +1,11 @@
 """Reads of automation configuration used by the pages, the API, the reconciler and the
 dispatcher: which jobs are offered, where a job runs, and its next runs preview."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, MasterProductSource
@@ -13,10 +15,24 @@ from channels.platforms import PLATFORMS, PRODUCT_JOBS, JobType, Stability
 from channels.selectors import product_job_allowed
 
 from . import schedule
-from .models import ChannelAutomation, ChannelJobSetting, Mode, ScheduleKind, StableJobSetting, row_key
+from .models import (
+    ChannelAutomation,
+    ChannelJobSetting,
+    JobRun,
+    Mode,
+    ScheduleKind,
+    StableJobSetting,
+    Trigger,
+    row_key,
+)
 
 STABLE_PLATFORMS = tuple(k for k, p in PLATFORMS.items() if p.stability == Stability.STABLE)
 PREVIEW_COUNT = 5
+
+
+def clock() -> datetime:
+    """The previews' "now": one place for tests to inject a clock (the page and the API read it)."""
+    return timezone.now()
 
 
 def stable_targets(account: Account, job_type: str, channels=None) -> list[Channel]:
@@ -167,7 +183,7 @@ def preview(
         return []
     tz = account.tzinfo
     runs = schedule.next_runs(
-        now or timezone.now(),
+        now or clock(),
         tz,
         timedelta(minutes=period_minutes),
         job_key=key,
@@ -176,3 +192,93 @@ def preview(
         count=PREVIEW_COUNT,
     )
     return [{"local": r.run_at.astimezone(tz), "utc": r.run_at} for r in runs]
+
+
+def stable_draft_preview(account: Account, job_type: str, period_minutes: int, delay_minutes: int | None):
+    """The next runs an account-wide job would have once saved with these values."""
+    key = row_key(ScheduleKind.STABLE, account.pk, job_type)
+    return preview(account, key, period_minutes, postpone_minutes=delay_minutes)
+
+
+# --- the run log as pages show it ---------------------------------------------------------
+
+STRIP_LENGTH = 12
+# Job Runs' filter value for the real-time inventory pushes. A push is stored as an Export
+# Inventory run with the Schedule trigger (its timer started it) and, unlike the
+# dispatcher's scheduled runs, no window key: that is how the log tells them apart.
+REALTIME = "realtime"
+REALTIME_LABEL = "Real-time push"
+
+
+def realtime_pushes() -> Q:
+    return Q(job_type=JobType.EXPORT_INVENTORY, trigger=Trigger.SCHEDULE, idempotency_key__isnull=True)
+
+
+def is_realtime_push(run: JobRun) -> bool:
+    push = run.job_type == JobType.EXPORT_INVENTORY and run.trigger == Trigger.SCHEDULE
+    return push and not run.idempotency_key
+
+
+def filter_trigger(runs, trigger: str):
+    """Runs started by `trigger`, the real-time pushes counted apart from the schedule."""
+    if trigger == REALTIME:
+        return runs.filter(realtime_pushes())
+    runs = runs.filter(trigger=trigger)
+    return runs.exclude(realtime_pushes()) if trigger == Trigger.SCHEDULE else runs
+
+
+STRIP_FIELDS = ("pk", "job_type", "trigger", "status", "queued_at", "finished_at", "idempotency_key")
+
+
+def recent_runs(runs, limit: int = STRIP_LENGTH) -> list[JobRun]:
+    """The last runs of a query, oldest first (a strip reads left to right)."""
+    return list(reversed(runs.only(*STRIP_FIELDS)[:limit]))
+
+
+def channel_job_strips(channel: Channel) -> dict[str, list[JobRun]]:
+    """Each job type of a channel: its last runs."""
+    runs = JobRun.objects.filter(channel=channel)
+    return {jt: recent_runs(runs.filter(job_type=jt)) for jt in channel.platform_info.job_types}
+
+
+def stable_job_strips(account: Account, job_types) -> dict[str, list[JobRun]]:
+    """Each account-wide job type: its last runs on the account's stable channels."""
+    runs = JobRun.objects.filter(account=account, channel__platform__in=STABLE_PLATFORMS)
+    return {jt: recent_runs(runs.filter(job_type=jt)) for jt in job_types}
+
+
+def account_run(account: Account, run_id: int) -> JobRun | None:
+    """One run of the account (None for another tenant's id)."""
+    return JobRun.objects.filter(account=account, pk=run_id).select_related("channel", "requested_by").first()
+
+
+RETRIED = re.compile(r"^Attempt (\d+) of \d+ after: (.*)$", re.S)
+LAST_FAILED = re.compile(r"^Attempt (\d+) of \d+: (.*)$", re.S)
+# Counts the engine keeps about the run itself rather than the work it did.
+RUN_COUNTS = ("attempts", "lost_workers")
+
+
+def run_details(run: JobRun) -> dict:
+    """A run's page: its attempts (the runner tells each retry in the messages: "Attempt
+    n of 4 after: <error>" as attempt n starts, "Attempt n of 4: <error>" when the last
+    one fails), its other messages, the counts of its work and the events it took."""
+    attempts, messages = [], []
+    last_error = ""
+    for message in run.messages:
+        if retried := RETRIED.match(message):
+            number, detail = int(retried[1]) - 1, retried[2]
+            attempts.append({"number": number, "outcome": "Failed, retried", "detail": detail})
+        elif failed := LAST_FAILED.match(message):
+            last_error = failed[2]
+        else:
+            messages.append(message)
+    final = run.counts.get("attempts") or len(attempts) + 1
+    attempts.append({"number": final, "outcome": run.get_status_display(), "detail": last_error})
+    return {
+        "attempts": attempts,
+        "run_messages": messages,
+        "work_counts": {k: v for k, v in run.counts.items() if k not in RUN_COUNTS},
+        "lost_workers": run.counts.get("lost_workers", 0),
+        "events": list(run.webhook_events.order_by("received_at")[:200]),
+        "realtime_push": is_realtime_push(run),
+    }

@@ -1,7 +1,10 @@
-"""The Automations section of the channel page, rendered by automations."""
+"""The Automations section of the channel page, rendered by automations, and how the
+pages word a run (its trigger, an empty outcome, its place in a strip)."""
 
 from django import template
 
+from .. import selectors
+from ..models import FINISHED_STATUSES, RunStatus
 from ..views import channel_section
 
 register = template.Library()
@@ -16,3 +19,31 @@ def channel_automation(context, channel, access):
 def job_field(errors, job_type, field):
     """Errors of one field of one job row (services name them "<job type>-<field>")."""
     return errors.get(f"{job_type}-{field}", [])
+
+
+@register.filter
+def trigger_label(run) -> str:
+    """What started a run, the real-time inventory pushes named as such."""
+    return selectors.REALTIME_LABEL if selectors.is_realtime_push(run) else run.get_trigger_display()
+
+
+@register.filter
+def empty_outcome(run) -> str:
+    """What a finished run with no counts and no messages did: nothing, said in words."""
+    if run.status not in FINISHED_STATUSES or run.counts or run.messages:
+        return ""
+    if run.status != RunStatus.SUCCESS:
+        return "No details were recorded."
+    verb = run.job_type.split("_")[0]
+    return {
+        "import": "Nothing new to import.",
+        "receive": "Nothing new to receive.",
+        "export": "Nothing to send.",
+        "send": "Nothing to send.",
+    }.get(verb, "Nothing to do.")
+
+
+@register.inclusion_tag("automations/_run_strip.html")
+def run_strip(runs, label):
+    """The last runs as a row of coloured marks, oldest first, each linking to its run."""
+    return {"runs": runs, "label": label}

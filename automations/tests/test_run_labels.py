@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def options(html: str, name: str) -> list[str]:
-    select = re.search(rf'<select name="{name}">(.*?)</select>', html, re.S).group(1)
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
     return re.findall(r"<option[^>]*>([^<]+)</option>", select)
 
 

@@ -1,0 +1,82 @@
+"""The Tryton peer itself: it serves the seed, its warehouse moves do what the connector's
+end-to-end tests rely on, and its seed agrees with the demo's catalogue."""
+
+import json
+import urllib.error
+from decimal import Decimal
+
+import pytest
+
+from demo.data import CATALOG
+from peers.tryton.peer import SEED
+from peers.tryton.rpc import TrytonRpc, TrytonRpcError
+
+
+def test_seed_is_the_demo_catalogue_in_kilograms_and_centimetres():
+    # The demo maps Tryton's Main and East onto warehouses that start with the catalogue's
+    # units: the same SKUs, weights and sizes (in other units), the same stock.
+    seeded = {row["sku"]: row for row in json.loads(SEED.read_text())["products"]}
+    for sku, title, price, weight_g, (length, width, height), units in CATALOG:
+        row = seeded[sku]
+        assert (row["name"], Decimal(row["price"])) == (title, Decimal(price))
+        assert round(row["weight_kg"] * 1000) == weight_g
+        assert [round(cm * 10) for cm in row["cm"]] == [length, width, height]
+        assert row["stock"] == {"Main": units, "East": units}
+    assert set(seeded) - {sku for sku, *_ in CATALOG}, "a product only Tryton has, for Import Products"
+
+
+def test_peer_serves_the_seeded_products_warehouses_and_carriers(tryton_peer, tryton_rpc):
+    products = tryton_rpc.read(
+        "product.product",
+        [p["id"] for p in tryton_peer.products.values()],
+        ["code", "weight", "weight_uom.symbol", "length_uom.symbol", "cost_price"],
+    )
+    assert {p["code"] for p in products} == set(tryton_peer.products)
+    assert {p["weight_uom."]["symbol"] for p in products} == {"kg"}
+    assert {p["length_uom."]["symbol"] for p in products} == {"cm"}
+    assert all(p["cost_price"] > 0 for p in products)  # the company context is sent
+    warehouses = tryton_rpc.search_read("stock.location", [("type", "=", "warehouse")], ["code"])
+    assert {w["code"] for w in warehouses} == {"MAIN", "EAST"}
+    carriers = tryton_rpc.read(
+        "carrier", [c["id"] for c in tryton_peer.info["carriers"].values()], ["rec_name"]
+    )
+    assert {c["rec_name"] for c in carriers} == {"DHL - DHL Express", "UPS - UPS Ground"}
+
+
+def test_warehouse_ships_a_customer_shipment_with_its_tracking(tryton_warehouse, tryton_rpc):
+    before = tryton_warehouse.quantities("Main", ["MUG-12OZ", "CAP-NAVY"])
+    shipment = tryton_warehouse.create_customer_shipment("Main", {"MUG-12OZ": 3, "CAP-NAVY": 1}, "PEER-T-1")
+    tryton_warehouse.ship([shipment], carrier="UPS", tracking="1ZPEER1")
+    (done,) = tryton_rpc.read(
+        "stock.shipment.out", [shipment], ["state", "shipping_reference", "carrier.rec_name"]
+    )
+    assert (done["state"], done["shipping_reference"]) == ("done", "1ZPEER1")
+    assert done["carrier."]["rec_name"] == "UPS - UPS Ground"
+    after = tryton_warehouse.quantities("Main", ["MUG-12OZ", "CAP-NAVY"])
+    assert after == {"MUG-12OZ": before["MUG-12OZ"] - 3, "CAP-NAVY": before["CAP-NAVY"] - 1}
+
+
+def test_warehouse_refuses_to_ship_what_it_does_not_have(tryton_warehouse, tryton_rpc):
+    on_hand = tryton_warehouse.quantities("East", ["LAMP-DESK"])["LAMP-DESK"]
+    shipment = tryton_warehouse.create_customer_shipment("East", {"LAMP-DESK": on_hand + 1}, "PEER-T-2")
+    with pytest.raises(TrytonRpcError, match="not enough stock"):
+        tryton_warehouse.ship([shipment])
+    assert tryton_rpc.read("stock.shipment.out", [shipment], ["state"])[0]["state"] == "waiting"
+    tryton_warehouse.cancel_customer_shipments([shipment])
+    assert tryton_rpc.read("stock.shipment.out", [shipment], ["state"])[0]["state"] == "cancelled"
+
+
+def test_warehouse_receives_a_short_supplier_shipment(tryton_warehouse, tryton_rpc):
+    before = tryton_warehouse.quantities("East", ["BOTTLE-750"])["BOTTLE-750"]
+    shipment = tryton_warehouse.create_supplier_shipment("East", {"BOTTLE-750": 12}, "PEER-PO-1")
+    (move,) = tryton_rpc.read("stock.shipment.in", [shipment], ["incoming_moves"])[0]["incoming_moves"]
+    tryton_warehouse.receive([shipment], {move: 10})
+    assert tryton_rpc.read("stock.shipment.in", [shipment], ["state"])[0]["state"] == "done"
+    assert tryton_warehouse.quantities("East", ["BOTTLE-750"])["BOTTLE-750"] == before + 10
+
+
+def test_a_wrong_password_is_refused(tryton_peer):
+    rpc = TrytonRpc(tryton_peer.url, tryton_peer.database, tryton_peer.user, "not-the-password")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        rpc.login()
+    assert refused.value.code == 401

@@ -44,3 +44,13 @@ format: setup
 bench: setup
 	$(VENV)/bin/pip install --quiet -r bench/requirements.txt
 	$(PY) -m bench
+
+.PHONY: tryton tryton-setup
+## The Tryton warehouse on :8100 for the demo (README "A real warehouse: Tryton"); Ctrl-C stops it
+tryton: setup
+	$(PY) peers/tryton/peer.py run --port 8100
+
+## Tryton's own virtualenv and seeded template (peers/tryton), for its end-to-end tests
+tryton-setup: setup
+	$(PY) peers/tryton/peer.py setup
+test: tryton-setup

@@ -6,6 +6,7 @@ retry. Needs Node only (no Medusa, no PostgreSQL): the plugin's delivery code ru
 import json
 import shutil
 import subprocess
+import time
 
 import pytest
 from django.urls import reverse
@@ -103,3 +104,45 @@ def test_a_delivery_signed_with_another_secret_is_refused_and_not_retried(live_s
         "status": 401,
     }
     assert not WebhookEvent.objects.exists()
+
+
+def events_about(channel, entity_id: str, topic: str, timeout: float = 30.0) -> list[WebhookEvent]:
+    """The channel's stored events of `topic` about `entity_id`, once there is one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [
+            e for e in WebhookEvent.objects.filter(channel=channel, topic=topic) if entity_id in e.entity_ids
+        ]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_a_medusa_order_placed_and_cancelled_reaches_the_portal_signed(
+    live_server, medusa_channel, medusa_webhooks, medusa_admin
+):
+    medusa_webhooks(
+        live_server.url + reverse("channel_webhook", args=[medusa_channel.webhook_token]),
+        medusa_channel.webhook_secret,
+    )
+
+    order = medusa_admin.create_order({"MUG-12OZ": 1})
+    assert len(events_about(medusa_channel, order["id"], "order.placed")) == 1
+
+    medusa_admin.cancel_order(order["id"])
+    assert len(events_about(medusa_channel, order["id"], "order.canceled")) == 1
+
+
+def test_no_event_is_sent_once_the_target_is_removed(live_server, medusa_channel, medusa_peer, medusa_admin):
+    medusa_peer.stop_webhooks()
+    logged = len(medusa_peer.log.read_text())
+
+    order = medusa_admin.create_order({"CAP-NAVY": 1})
+
+    # The plugin logs that it sent nothing; the log is read rather than waiting on silence.
+    unsent = f"techOMS webhook for order.placed {order['id']} not sent"
+    deadline = time.monotonic() + 30
+    while unsent not in medusa_peer.log.read_text()[logged:]:
+        assert time.monotonic() < deadline, "the plugin did not handle order.placed"
+        time.sleep(0.2)
+    assert not events_about(medusa_channel, order["id"], "order.placed", timeout=0)

@@ -127,7 +127,7 @@ async function send(target, body, { backoffMs = DEFAULT_BACKOFF_MS, logger = con
 async function deliverEvent(topic, data, options = {}, logger = console) {
   const target = resolveTarget(options)
   if (!target) {
-    logger.warn(`techOMS webhook for ${topic} not sent: no URL and secret configured`)
+    logger.warn(`techOMS webhook for ${topic} ${entityIds(data).join(",")} not sent: no URL and secret configured`)
     return { outcome: "unconfigured", attempts: 0, status: null }
   }
   return send(target, buildBody(topic, data), { backoffMs: options.backoffMs, logger })

@@ -24,7 +24,7 @@ class RunFilterForm(forms.Form):
         queryset=Channel.objects.none(),
         required=False,
         empty_label="Any",
-        error_messages={"invalid_choice": "Choose one of this account's channels."},
+        error_messages={"invalid_choice": "Choose a channel of this account."},
     )
     job_type = forms.ChoiceField(label="Job", required=False, error_messages={"invalid_choice": WRONG_CHOICE})
     trigger = forms.ChoiceField(

@@ -259,9 +259,21 @@ PORTAL_URL = os.environ.get("PORTAL_URL", f"http://127.0.0.1:{os.environ.get('PO
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 WEBHOOK_TOLERANCE_SECONDS = 300
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_error_without_traceback": {"()": "oms.log.ClientErrorWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own default configuration gives "django" a console handler too: every
+        # record (a 403 and its traceback) printed twice, once there and once at the root.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["client_error_without_traceback"]},
+        # Beat holds only the system entries (the dispatcher's tick every 0.5 s, the
+        # sweeper): at INFO it printed a line for each, 80 % of an idle console. Its
+        # warnings and errors still show; LOG_LEVEL=DEBUG shows every tick again.
+        "celery.beat": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
+    },
 }

@@ -8,6 +8,7 @@ Celery's pool children mid-task) and waits up to 30 s for a warm shutdown.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,8 +19,15 @@ PYTHON = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 GRACE_SECONDS = 30
+# Start-up (migrations checked, Celery's banners) takes a few seconds; past this the
+# addresses are printed anyway, with the web process's own output above them.
+READY_SECONDS = 60
 # The development run: DEBUG is off unless turned on (`make run` sets it too).
 os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+sys.path.insert(0, str(ROOT))
+
+from django.conf import settings  # noqa: E402 - after the environment it reads; loads no app
 
 CELERY = [PYTHON, "-m", "celery", "-A", "oms"]
 
@@ -55,13 +63,29 @@ PROCESSES = {
 }
 
 
+def _wait_for_web(children: dict) -> None:
+    """Until the web process accepts connections (or a process exits, or time is up)."""
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline and all(c.poll() is None for c in children.values()):
+        try:
+            socket.create_connection((HOST, int(PORT)), timeout=1).close()
+        except OSError:
+            time.sleep(0.5)
+        else:
+            return
+
+
 def main() -> int:
     children = {
         name: subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)  # noqa: S603 - fixed argv
         for name, cmd in PROCESSES.items()
     }
+    _wait_for_web(children)
+    # Last of the start-up output, so that neither address scrolls away under the banners.
     print(
-        f"techOMS portal on http://{HOST}:{PORT}/ ({', '.join(PROCESSES)}). Ctrl-C stops all.",
+        f"\ntechOMS portal:  http://{HOST}:{PORT}/\n"
+        f"Sandbox (marketplace and 3PL simulator):  {settings.SANDBOX_URL}/\n"
+        f"Running {', '.join(PROCESSES)}. Ctrl-C stops all.\n",
         flush=True,
     )
     stopping = False

@@ -234,7 +234,30 @@ def test_menus_follow_the_account_context(world, client_for):
     assert "System Configuration" in body and "System Settings" not in body
     client.post("/switch-account/", {"account": world.acme_us.pk})
     body = client.get("/account/").content.decode()
+    # At an account an organization role keeps its Organizations entry (it leaves the account).
+    assert "System Settings" in body and "System Configuration" in body and "leaves ACME-US" in body
+
+
+def test_account_roles_never_see_system_configuration(world, client_for):
+    body = client_for(world.account_admin, account=world.acme_us).get("/account/").content.decode()
     assert "System Settings" in body and "System Configuration" not in body
+
+
+def test_a_person_with_one_account_and_no_organization_role_works_there_at_once(world, client_for):
+    client = client_for(world.account_admin)
+    assert client.get("/").url == "/account/"
+    assert client.session["current_account_id"] == world.acme_us.pk
+    session = client.session
+    session.pop("current_account_id")
+    session.save()
+    response = client.get("/account/")
+    assert response.status_code == 302 and client.session["current_account_id"] == world.acme_us.pk
+
+
+def test_a_person_with_an_organization_role_still_chooses(world, client_for):
+    client = client_for(world.org_admin)
+    assert client.get("/").url == "/organizations/"
+    assert "current_account_id" not in client.session
 
 
 def test_organization_pages_ask_for_no_account_to_be_selected(world, client_for):

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .store import MARKETPLACE, Change, SandboxError, SandboxStore
 
@@ -166,7 +166,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 )
                 self._send_json(201, {"code": shop["code"], "api_key": shop["api_key"]})
             elif url.path == "/" and method == "GET":
-                self._send_html(200, self._home_page())
+                self._send_html(200, self._home_page(query))
             elif url.path.startswith("/ui/") and method == "POST":
                 self._ui_action(url.path, parse_qs(body.decode()))
             else:
@@ -288,17 +288,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     # The demo page -------------------------------------------------------------------
 
-    def _home_page(self) -> str:
+    def _home_page(self, query: dict) -> str:
         store = self.server.store
         with store.lock:
             shops = [store.snapshot(code) for code in sorted(store.data["shops"])]
-        return PAGE.format(shops="".join(_shop_section(shop) for shop in shops))
+        return PAGE.format(shops="".join(_shop_section(shop, query) for shop in shops))
 
     def _ui_action(self, path: str, form: dict) -> None:
         store = self.server.store
         field = lambda name: (form.get(name) or [""])[0]  # noqa: E731
         shop = store.shop(field("shop"))
         if path == "/ui/orders":
+            action = "placed"
             try:
                 quantity = int(field("quantity"))
             except ValueError:
@@ -319,29 +320,49 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 },
             )
         elif path == "/ui/ship":
+            action = "shipped"
             change = store.ship(shop, field("order"))
         else:
             raise SandboxError(404, "Not found.")
         self.server.notify(shop, change)
+        # Back to the page, which confirms what was done (and how the portal hears of it).
+        record = change.result.get("order_id") or change.result["id"]
         self.send_response(303)
-        self.send_header("Location", "/")
+        self.send_header(
+            "Location", f"/?{urlencode({action: record, 'shop': shop['code']})}#shop-{shop['code']}"
+        )
         self.send_header("Content-Length", "0")
         self.end_headers()
 
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>techOMS sandbox</title>
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>techOMS sandbox</title>
 <style>body{{font:14px system-ui;margin:2rem;max-width:960px}}
 section{{border:1px solid #ccd;padding:1rem;margin:1rem 0;border-radius:6px}}
-td,th{{padding:.2rem .6rem;text-align:left}}</style></head><body>
+td,th{{padding:.2rem .6rem;text-align:left}} .how{{color:#445}}
+form.order{{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;margin:.6rem 0}}
+form.order label{{display:flex;flex-direction:column;font-size:.85rem}}
+.done{{background:#e7f4ea;border:1px solid #8c8;padding:.6rem 1rem;border-radius:4px}}</style></head><body>
 <h1>techOMS sandbox</h1>
-<p>A simulated marketplace and 3PL. Place an order in a marketplace, then press
-<em>Import Orders</em> on its channel in the portal.</p>{shops}</body></html>"""
-ORDER_FORM = """<form method="post" action="/ui/orders"><input type="hidden" name="shop" value="{shop}">
+<p>A simulated marketplace and 3PL. Place an order in a marketplace or ship a 3PL's order;
+each shop says how the portal hears of it.</p>{shops}</body></html>"""
+ORDER_FORM = """<form method="post" action="/ui/orders" class="order">
+<input type="hidden" name="shop" value="{shop}">
 <label>SKU <select name="sku">{options}</select></label>
 <label>Quantity <input name="quantity" type="number" min="1" value="1" size="3"></label>
 <label>Customer <input name="name" value="Jane Doe"></label>
 <label>Email <input name="email" value="jane@example.com"></label>
 <button type="submit">Place order</button></form>"""
+# How the portal learns of a shop's changes: by its webhook when one is registered (the
+# sandbox cannot know the channel's mode), else only when the portal asks.
+HOW_WITH_WEBHOOK = (
+    "A webhook is registered: the portal hears of each change at once. A channel in Webhook "
+    "mode imports it after its Webhook Delay; otherwise its next scheduled {job} run or the "
+    "<em>{job}</em> button on its page brings it."
+)
+HOW_WITHOUT_WEBHOOK = (
+    "No webhook is registered: the portal sees changes at the channel's next scheduled {job} "
+    "run, or at once with the <em>{job}</em> button on its page."
+)
 SHIP_FORM = """<form method="post" action="/ui/ship"><input type="hidden" name="shop" value="{shop}">
 <input type="hidden" name="order" value="{order}"><button>Ship</button></form>"""
 
@@ -352,7 +373,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _shop_section(shop: dict) -> str:
+def _shop_section(shop: dict, query: dict) -> str:
     """One shop on the demo page; every value from the store is escaped."""
     e = html.escape
     code = e(shop["code"])
@@ -364,8 +385,13 @@ def _shop_section(shop: dict) -> str:
             for sku, qty in sorted(levels.items())
         ],
     )
+    job = "Import Orders" if shop["kind"] == MARKETPLACE else "Receive Shipments"
+    how = (HOW_WITH_WEBHOOK if shop.get("webhook") else HOW_WITHOUT_WEBHOOK).format(job=job)
     parts = [
-        f"<section data-shop='{code}'><h2>{e(shop['name'])} <small>({e(shop['kind'])}, {code})</small></h2>",
+        f"<section data-shop='{code}' id='shop-{code}'>"
+        f"<h2>{e(shop['name'])} <small>({e(shop['kind'])}, {code})</small></h2>",
+        _done_banner(shop, query),
+        f"<p class='how'>{how}</p>",
         f"<details><summary>Stock</summary>{stock}</details>",
     ]
     recent = sorted(shop["orders"].values(), key=lambda o: -int(o["id"]))[:20]
@@ -398,6 +424,28 @@ def _shop_section(shop: dict) -> str:
         parts.append(_table(["Order", "Location", "Status", ""], rows))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _done_banner(shop: dict, query: dict) -> str:
+    """The confirmation after placing or shipping one of the shop's orders (the form
+    redirects to the page at this shop)."""
+    if query.get("shop", [""])[0] != shop["code"]:
+        return ""
+    for action in ("placed", "shipped"):
+        order = shop["orders"].get(query.get(action, [""])[0])
+        if order:
+            e = html.escape
+            lines = ", ".join(f"{li['quantity']} × {e(li['sku'])}" for li in order["lines"])
+            told = (
+                "the portal was sent a webhook"
+                if shop.get("webhook")
+                else "the portal sees it at the channel's next run, or at once with its button"
+            )
+            return (
+                f"<p class='done' role='status'>Order <strong>{e(order.get('number') or order['reference'])}"
+                f"</strong> {action} ({lines}); {told}.</p>"
+            )
+    return ""
 
 
 def start_in_thread(store: SandboxStore, host: str = "127.0.0.1", port: int = 0, **kwargs) -> SandboxServer:

@@ -22,7 +22,7 @@ def test_organization_administrator_edits_an_account_through_organizations(world
 
     page.get_by_label("Name", exact=True).fill("Acme Europe")
     page.get_by_label("Weight").select_option(label="Pound")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save").first.click()
 
     expect(page.get_by_role("listitem").filter(has_text="Account saved.")).to_be_visible()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Acme Europe")
@@ -43,7 +43,7 @@ def test_account_administrator_changes_timezone_and_sees_dates_converted(world, 
     expect(page.get_by_test_id("created-at")).to_have_text(_zoned(created_at, "America/New_York"))
 
     page.get_by_label("Timezone").select_option("Asia/Tokyo")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save").first.click()
 
     expect(page.get_by_role("listitem").filter(has_text="Account saved.")).to_be_visible()
     stored = Account.objects.get(pk=world.acme_us.pk)
@@ -70,7 +70,7 @@ def test_refused_save_keeps_the_input_and_shows_each_error_beside_its_field(worl
     page.get_by_label("Size").select_option(label="Inch")
     page.get_by_label("Volume").select_option(label="Cubic Centimeter")
     page.get_by_label("PII retention days").fill("0")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save").first.click()
 
     expect(page.get_by_role("alert").filter(has_text="Nothing was saved")).to_be_visible()
     expect(page.locator("#row-code .errorlist")).to_contain_text("Use 2 to 32 characters")
@@ -97,11 +97,11 @@ def test_second_persons_stale_save_is_refused_without_losing_the_first_save(
     first.goto(f"/organizations/{world.acme.pk}/accounts/{world.acme_us.pk}/")
 
     first.get_by_label("Name", exact=True).fill("Acme USA")
-    first.get_by_role("button", name="Save").click()
+    first.get_by_role("button", name="Save").first.click()
     expect(first.get_by_role("listitem").filter(has_text="Account saved.")).to_be_visible()
 
     second.get_by_label("Weight").select_option(label="Ounce")
-    second.get_by_role("button", name="Save").click()
+    second.get_by_role("button", name="Save").first.click()
 
     expect(second.get_by_role("alert").filter(has_text="changed by orgadmin@acme.test")).to_contain_text(
         "Nothing was saved"

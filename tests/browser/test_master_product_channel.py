@@ -72,7 +72,7 @@ def test_master_product_channel_chosen_in_the_page_is_stored(world, sign_in_at_a
 
     page.get_by_label("Master Product Source").select_option(label="Sales Channel")
     page.get_by_label("Master Product Channel").select_option(label=_option_label(marketplace))
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save").first.click()
 
     expect(page.get_by_role("listitem").filter(has_text="Account saved.")).to_be_visible()
     expect(page.get_by_label("Master Product Channel")).to_have_value(str(marketplace.pk))

@@ -1,6 +1,7 @@
 """Idempotent demo data: the organizations, accounts, warehouses and people the README
 and other tools rely on. Running it again changes nothing."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -64,7 +65,7 @@ class Command(BaseCommand):
         data.seed(self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo ready. Sign in at http://127.0.0.1:8000/ with password "
+                f"Demo ready. Sign in at {settings.PORTAL_URL}/ with password "
                 f"'{DEMO_PASSWORD}' as: " + ", ".join(email for email, _, _ in PEOPLE)
             )
         )

@@ -36,6 +36,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+if __package__:
+    from .rpc import TrytonRpc, TrytonRpcError, Warehouse
+else:  # run as a script (`python peers/tryton/peer.py`): its folder is on the path
+    from rpc import TrytonRpc, TrytonRpcError, Warehouse
+
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv"
 CACHE = HERE / ".cache"
@@ -293,6 +298,9 @@ def start_peer(workdir, port: int | None = None, fresh: bool = True) -> Peer:
         peer.stop()
         raise
     timings["copy_and_start_s"] = time.monotonic() - started
+    # How to reach it, for `ship` and other tools: a local peer's password is no secret.
+    ready = {**peer.credentials, "warehouses": peer.warehouses, "products": peer.products, "info": info}
+    (workdir / "ready.json").write_text(json.dumps(ready, indent=1))
     return peer
 
 
@@ -313,7 +321,14 @@ def main(argv=None) -> int:
     run.add_argument("--workdir", default=str(RUN_DIR), help="where its database and log live")
     run.add_argument("--fresh", action="store_true", help="start again from the seeded template")
     run.add_argument("--ready-file", help="also write the connection and seed ids there as JSON")
+    ship = sub.add_parser("ship", help="ship, as the warehouse, the open customer shipments of a reference")
+    ship.add_argument("reference", nargs="?", help="the order's reference (none: list the open shipments)")
+    ship.add_argument("--tracking", help="the tracking number (default: one made up from the shipment)")
+    ship.add_argument("--carrier", help="DHL or UPS (default: the shipment's own, else DHL)")
+    ship.add_argument("--workdir", default=str(RUN_DIR), help="the running peer's folder")
     args = parser.parse_args(argv)
+    if args.command == "ship":
+        return _ship(Path(args.workdir), args.reference, args.tracking, args.carrier)
     # A SIGTERM (make, a supervisor) stops trytond too, through the `finally`s below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -326,9 +341,8 @@ def main(argv=None) -> int:
     except PeerError as error:
         print(error, file=sys.stderr)
         return 1
-    ready = {**peer.credentials, "warehouses": peer.warehouses, "products": peer.products, "info": peer.info}
     if args.ready_file:
-        Path(args.ready_file).write_text(json.dumps(ready, indent=1))
+        shutil.copyfile(peer.workdir / "ready.json", args.ready_file)
     print(f"Tryton {peer.url} is up (pid {peer.pid}, {_rss_mb(peer.pid):.0f} MB RSS)")
     print(f"  URL       {peer.url}")
     print(f"  Database  {peer.database}")
@@ -347,6 +361,36 @@ def main(argv=None) -> int:
         pass
     finally:
         peer.stop()
+    return 0
+
+
+def _ship(workdir: Path, reference: str | None, tracking: str | None, carrier: str | None) -> int:
+    """What a person does in Tryton's client to ship an order, from the command line."""
+    try:
+        ready = json.loads((workdir / "ready.json").read_text())
+    except FileNotFoundError:
+        print(f"No running peer in {workdir}: start it with `make tryton`.", file=sys.stderr)
+        return 1
+    rpc = TrytonRpc(ready["url"], ready["database"], ready["user"], ready["password"])
+    domain = [("state", "in", ["draft", "waiting", "assigned", "picked", "packed"])]
+    fields = ["reference", "number", "state", "warehouse.code"]
+    try:
+        if not reference:
+            for row in rpc.search_read("stock.shipment.out", domain, fields, order=[("id", "ASC")]):
+                print(f"{row['reference'] or '-':20} shipment {row['number']:6} {row['state']:9}", end=" ")
+                print(f"from {row['warehouse.']['code']}")
+            return 0
+        found = rpc.search_read("stock.shipment.out", [*domain, ("reference", "=", reference)], fields)
+        if not found:
+            print(f"No open customer shipment has the reference {reference}.", file=sys.stderr)
+            return 1
+        numbers = {row["id"]: tracking or f"TRY{ready['database'].upper()}{row['number']}" for row in found}
+        Warehouse(rpc, ready["info"]).ship(list(numbers), carrier=carrier, tracking=numbers)
+    except (TrytonRpcError, OSError) as error:
+        print(f"Tryton refused: {error}", file=sys.stderr)
+        return 1
+    for shipment_id, number in numbers.items():
+        print(f"Shipped shipment {shipment_id} of {reference}, tracking {number}.")
     return 0
 
 

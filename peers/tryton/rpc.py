@@ -196,15 +196,20 @@ class Warehouse:
         return shipment
 
     def ship(
-        self, shipment_ids: list[int], carrier: str | None = "DHL", tracking: str | dict | None = None
+        self, shipment_ids: list[int], carrier: str | None = None, tracking: str | dict | None = None
     ) -> None:
         """Assign, pick, pack and do customer shipments, as the warehouse ships them.
 
-        `tracking` is one reference for all, or {shipment id: reference}; the carrier (a
-        seeded carrier's name, or None) is set at packing. Raises when stock is short.
+        `tracking` is one reference for all, or {shipment id: reference}. `carrier` (a
+        seeded carrier's name) is set at packing; without it a shipment keeps its own, or
+        gets DHL when it has none (Tryton warns at packing without one). Raises when stock
+        is short.
         """
         ids = list(shipment_ids)
-        states = {s["id"]: s["state"] for s in self.rpc.read("stock.shipment.out", ids, ["state"])}
+        rows = self.rpc.read("stock.shipment.out", ids, ["state", "carrier"])
+        states = {s["id"]: s["state"] for s in rows}
+        if carrier is None and (bare := [s["id"] for s in rows if not s["carrier"]]):
+            self.rpc.write("stock.shipment.out", bare, {"carrier": self.info["carriers"]["DHL"]["id"]})
         if waiting := [i for i, state in states.items() if state == "draft"]:
             self.rpc.model("stock.shipment.out", "wait", waiting)
         # assign_try answers nothing: the shipments it could not fully assign stay waiting.

@@ -145,6 +145,8 @@ def _seed(pool, transaction, seed: dict) -> dict:
                 [
                     {
                         "name": values["service"],
+                        # The carrier's own service code (UPS Ground is 03), as orders carry it.
+                        "code": values["code"],
                         "type": "service",
                         "default_uom": units["unit"],
                         "list_price": Decimal(values["price"]),
@@ -160,6 +162,7 @@ def _seed(pool, transaction, seed: dict) -> dict:
                 "id": carrier.id,
                 "product": service.products[0].id,
                 "service": values["service"],
+                "code": values["code"],
             }
 
         products = {}

@@ -15,8 +15,9 @@ database, so each test uses references of its own and compares quantities before
           SKUs (TSHIRT-BLK-M, MUG-12OZ, …)
         - `stock`: {warehouse name: {sku: quantity on hand at start}}
         - `parties`: {"supplier": {"id", "address"}, "customer": {"id", "address"}}
-        - `carriers`: {"DHL": {"id", "product", "service"}, "UPS": {…}} (carrier ids and
-          their service product ids/names)
+        - `carriers`: {"DHL": {"id", "product", "service", "code": "EXPRESS"}, "UPS": {…
+          "service": "UPS Ground", "code": "03"}} (carrier ids, their service product
+          ids, names and codes)
         - `locations`: {"supplier", "customer", "lost_found"}; `company`, `currency`
           (USD id), `units`: {"unit", "kg", "g", "cm", "mm"} (product.uom ids),
           `countries`: {"US": id, …}
@@ -32,9 +33,9 @@ database, so each test uses references of its own and compares quantities before
   HTTP 401 (not a JSON-RPC error).
 - `tryton_warehouse` → `peers.tryton.rpc.Warehouse(tryton_rpc, info)`, acting "as the
   warehouse":
-    - `ship(shipment_ids, carrier="DHL", tracking="1Z…" | {id: ref} | None)`: wait if
+    - `ship(shipment_ids, carrier=None, tracking="1Z…" | {id: ref} | None)`: wait if
       draft → assign_try (raises TrytonRpcError if stock is short) → pick → set carrier
-      and shipping_reference → pack → do
+      (None: keep the shipment's, DHL if it has none) and shipping_reference → pack → do
     - `cancel_customer_shipments(ids)`
     - `create_customer_shipment(warehouse, {sku: qty}, reference)` → id (waiting)
     - `create_supplier_shipment(warehouse, {sku: qty}, reference)` → id (draft)

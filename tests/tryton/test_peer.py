@@ -2,6 +2,8 @@
 end-to-end tests rely on, and its seed agrees with the demo's catalogue."""
 
 import json
+import subprocess
+import sys
 import urllib.error
 from decimal import Decimal
 
@@ -9,6 +11,7 @@ import pytest
 
 from demo.data import CATALOG
 from peers.tryton.peer import SEED
+from peers.tryton.peer import __file__ as PEER_SCRIPT
 from peers.tryton.rpc import TrytonRpc, TrytonRpcError
 
 
@@ -40,7 +43,7 @@ def test_peer_serves_the_seeded_products_warehouses_and_carriers(tryton_peer, tr
     carriers = tryton_rpc.read(
         "carrier", [c["id"] for c in tryton_peer.info["carriers"].values()], ["rec_name"]
     )
-    assert {c["rec_name"] for c in carriers} == {"DHL - DHL Express", "UPS - UPS Ground"}
+    assert {c["rec_name"] for c in carriers} == {"DHL - [EXPRESS] DHL Express", "UPS - [03] UPS Ground"}
 
 
 def test_warehouse_ships_a_customer_shipment_with_its_tracking(tryton_warehouse, tryton_rpc):
@@ -51,7 +54,7 @@ def test_warehouse_ships_a_customer_shipment_with_its_tracking(tryton_warehouse,
         "stock.shipment.out", [shipment], ["state", "shipping_reference", "carrier.rec_name"]
     )
     assert (done["state"], done["shipping_reference"]) == ("done", "1ZPEER1")
-    assert done["carrier."]["rec_name"] == "UPS - UPS Ground"
+    assert done["carrier."]["rec_name"] == "UPS - [03] UPS Ground"
     after = tryton_warehouse.quantities("Main", ["MUG-12OZ", "CAP-NAVY"])
     assert after == {"MUG-12OZ": before["MUG-12OZ"] - 3, "CAP-NAVY": before["CAP-NAVY"] - 1}
 
@@ -80,3 +83,23 @@ def test_a_wrong_password_is_refused(tryton_peer):
     with pytest.raises(urllib.error.HTTPError) as refused:
         rpc.login()
     assert refused.value.code == 401
+
+
+def test_ship_command_ships_the_open_shipments_of_a_reference(tryton_peer, tryton_warehouse, tryton_rpc):
+    shipment = tryton_warehouse.create_customer_shipment("Main", {"TSHIRT-WHT-M": 2}, "PEER-CLI-1")
+    command = [sys.executable, str(PEER_SCRIPT), "ship", "--workdir", str(tryton_peer.workdir)]
+    listed = subprocess.run(command, capture_output=True, text=True, timeout=120)  # noqa: S603 - fixed argv
+    assert "PEER-CLI-1" in listed.stdout
+    shipped = subprocess.run(  # noqa: S603 - fixed argv
+        [*command, "PEER-CLI-1", "--tracking", "1ZCLI", "--carrier", "UPS"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shipped.returncode == 0, shipped.stderr
+    (done,) = tryton_rpc.read("stock.shipment.out", [shipment], ["state", "shipping_reference", "carrier"])
+    assert (done["state"], done["shipping_reference"]) == ("done", "1ZCLI")
+    assert done["carrier"] == tryton_peer.info["carriers"]["UPS"]["id"]
+    again = subprocess.run([*command, "PEER-CLI-1"], capture_output=True, text=True, timeout=120)  # noqa: S603
+    assert again.returncode == 1
+    assert "No open customer shipment has the reference PEER-CLI-1" in again.stderr

@@ -54,3 +54,15 @@ tryton: setup
 tryton-setup: setup
 	$(PY) peers/tryton/peer.py setup
 test: tryton-setup
+
+## The Medusa peer for a person: npm ci once, migrate once, serve on :9000 (MEDUSA_PORT)
+## against the machine's PostgreSQL (MEDUSA_DATABASE_URL, else a postgres DATABASE_URL)
+.PHONY: medusa medusa-install
+medusa: setup
+	$(PY) -m tests.medusa.peer serve
+
+## Medusa's npm packages for its end-to-end tests (stamped: once per lock file; nothing without node)
+medusa-install: setup
+	$(PY) -m tests.medusa.peer install
+
+test: medusa-install

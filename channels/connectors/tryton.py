@@ -143,10 +143,9 @@ class TrytonConnector(Connector):
 
     def _company(self) -> dict:
         def read():
-            company = self.rpc.context.get("company") if self.rpc.context is not None else None
-            if company is None:
+            if self.rpc.context is None:
                 self.rpc.login()
-                company = self.rpc.context.get("company")
+            company = self.rpc.context.get("company")
             if not company:
                 raise ConnectorError(
                     f"Tryton user {self.rpc.user!r} has no company: set one on the user in Tryton."
@@ -466,6 +465,8 @@ class TrytonConnector(Connector):
                     (carrier.get("carrier_product.") or {}).get("code") or "",
                 )
                 carriers.setdefault((key[0].lower(), key[1].lower()), carrier["id"])
+                # An order naming the carrier without a service gets its first service.
+                carriers.setdefault((key[0].lower(), ""), carrier["id"])
             return carriers
 
         return self._once("carriers", read)
@@ -646,7 +647,8 @@ class TrytonConnector(Connector):
         return fetched
 
     def import_products(self, ids=None, since=None) -> Fetched[ChannelProduct]:
-        domain: list = [("code", "!=", None)]
+        # Stock products only: a carrier's service product is not part of the catalogue.
+        domain: list = [("code", "!=", None), ("type", "=", "goods")]
         start = None
         if ids is not None:
             domain.append(("id", "in", [int(i) for i in ids if str(i).isdigit()]))

@@ -93,6 +93,17 @@ PLATFORMS = {
             job_types=SALES_JOB_TYPES,
         ),
         Platform(
+            key="medusa",
+            label="Medusa",
+            kind=ChannelKind.SALES,
+            stability=Stability.STABLE,
+            supports_product_import=True,
+            # Medusa sends none itself; our plugin (peers/medusa/plugin) posts its events.
+            supports_webhooks=True,
+            supports_fetch_by_id=True,
+            job_types=SALES_JOB_TYPES,
+        ),
+        Platform(
             key="sandbox_3pl",
             label="Sandbox 3PL",
             kind=ChannelKind.FULFILLMENT,

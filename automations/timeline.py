@@ -12,7 +12,7 @@ from channels.models import Channel
 
 from .models import ChannelAutomation, Mode, RunJobType, ScheduleEntry, ScheduleKind
 from .reconciler import first_run
-from .selectors import stable_targets
+from .selectors import stable_targets, webhook_job_types
 
 HORIZON = timedelta(hours=24)
 SLOT = timedelta(minutes=15)
@@ -103,6 +103,8 @@ def account_timeline(account: Account, now: datetime) -> Timeline:
     for row in rows:
         label = RunJobType(row.job_type).label
         if row.kind == ScheduleKind.WEBHOOK:
+            if row.job_type not in webhook_job_types(channels[row.channel_id]):
+                continue  # no topic announces the job: no event ever arms the row
             delay = f"{row.delay_minutes} min after the first event" if row.delay_minutes else "at once"
             lane = Lane(channels.get(row.channel_id), label, row.kind, f"Runs on webhooks, {delay}")
             if row.next_run_at and row.next_run_at < end:

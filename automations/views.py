@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.middleware import current_account_access
 from accounts.services import StaleVersionError
 from channels.platforms import JobType
-from channels.selectors import channel_for, product_job_warning
+from channels.selectors import channel_for, product_job_allowed, product_job_warning
 
 from . import schedule, selectors, services, timeline
 from .forms import RunFilterForm
@@ -67,6 +67,13 @@ def _channel_cell(channel, job_type: str, values: dict, webhook_topic: bool) -> 
     its webhooks when a topic announces it, and on its Emergency Job Period)."""
     if not values.get("enabled"):
         return {"recurring": {"note": DISABLED}, "webhook": {"lead": DISABLED}}
+    idle = ""
+    if not channel.is_active:
+        idle = "The channel is inactive: its jobs do not run."
+    elif not product_job_allowed(channel.account, channel.pk, job_type):
+        idle = "The Master Product Source keeps this job from running here."
+    if idle:
+        return {"recurring": {"note": idle}, "webhook": {"lead": idle}}
     try:
         period = _minutes(values.get("period_minutes"), PERIODS)
         delay = _minutes(values.get("delay_minutes"), DELAYS)

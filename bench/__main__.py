@@ -5,7 +5,7 @@ can do once."""
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.api_auth", "bench.scheduler", "bench.pii", "bench.push", "bench.load"]
+BENCHMARKS = ["bench.api_auth", "bench.scheduler", "bench.pii", "bench.push", "bench.load", "bench.tryton"]
 
 
 def main() -> int:

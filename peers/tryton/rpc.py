@@ -222,9 +222,11 @@ class Warehouse:
         if carrier:
             values["carrier"] = self.info["carriers"][carrier]["id"]
         if isinstance(tracking, dict):
-            for shipment_id, reference in tracking.items():
-                values_of = {**values, "shipping_reference": reference}
-                self.rpc.write("stock.shipment.out", [shipment_id], values_of)
+            # Tryton's write takes (ids, values) pairs: one call for every shipment's own number.
+            pairs = [
+                arg for i, ref in tracking.items() for arg in ([i], {**values, "shipping_reference": ref})
+            ]
+            self.rpc.model("stock.shipment.out", "write", *pairs)
         else:
             if tracking:
                 values["shipping_reference"] = tracking

@@ -11,6 +11,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_webhook_mode_then_by_id_shows_emergency_fields_disabled(world, beta_channel, sign_in_page):
     page = sign_in_page(world.account_admin.email)
     page.get_by_label("Switch account").select_option(label=f"{world.acme_us.code} · {world.acme_us.name}")
+    page.get_by_role("button", name="Switch", exact=True).click()
     page.wait_for_url("**/account/")
     page.goto(f"/channels/{beta_channel.pk}/")
     section = page.locator("#automations")

@@ -37,6 +37,7 @@ def sign_in_at_account(sign_in_page):
     def sign_in(email, account):
         page = sign_in_page(email)
         page.get_by_label("Switch account").select_option(label=f"{account.code} · {account.name}")
+        page.get_by_role("button", name="Switch", exact=True).click()
         page.wait_for_url("**/account/")
         return page
 

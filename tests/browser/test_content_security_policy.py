@@ -52,8 +52,8 @@ def signed_in_at_account(page, email, account):
     page.fill("#id_password", "test-pass-123")
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
-    # The header switcher submits on change through portal.js, not an inline handler.
     page.get_by_label("Switch account").select_option(label=f"{account.code} · {account.name}")
+    page.get_by_role("button", name="Switch", exact=True).click()
     page.wait_for_url("**/account/")
 
 

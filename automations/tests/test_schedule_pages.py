@@ -229,3 +229,34 @@ def test_timeline_reports_where_runs_pile_up(world, beta_channel):
     assert plan.total == 4 and plan.busiest[0].runs == 4
     assert plan.busiest[0].local.strftime("%H:%M") == "00:00"
     assert not JobRun.objects.exists()
+
+
+def test_rows_that_cannot_run_say_why(client_for, world, beta_channel):
+    ChannelJobSetting.objects.create(channel=beta_channel, job_type="import_products", period_minutes=60)
+    ChannelJobSetting.objects.create(channel=beta_channel, job_type="import_orders", period_minutes=60)
+    client = client_for(world.account_admin, world.acme_us)
+    page = client.get(reverse("channel_detail", args=[beta_channel.pk])).content.decode()
+    # techOMS is the Master Product Source: Import Products runs nowhere.
+    assert "The Master Product Source keeps this job from running here." in row_html(page, "import_products")
+    channel_services.set_channel_active(None, beta_channel, False)
+    page = client.get(reverse("channel_detail", args=[beta_channel.pk])).content.decode()
+    assert "The channel is inactive: its jobs do not run." in row_html(page, "import_orders")
+
+
+def test_the_schedule_has_no_lane_for_a_webhook_job_no_topic_announces(world, beta_channel):
+    save_channel_automation(
+        world.account_admin,
+        beta_channel,
+        Mode.WEBHOOK,
+        {jt: {"enabled": True} for jt in ("import_orders", "export_inventory")},
+        1,
+    )
+    reconcile_account(world.acme_us.pk, now=BEFORE_AUTUMN)
+    assert ScheduleEntry.objects.filter(kind=ScheduleKind.WEBHOOK, enabled=True).count() == 2
+    lanes = timeline.account_timeline(world.acme_us, BEFORE_AUTUMN).lanes
+    assert [(lane.job_label, lane.kind) for lane in lanes] == [("Import Orders", ScheduleKind.WEBHOOK)]
+
+
+def test_the_schedule_asks_for_an_account_first(client_for, world):
+    page = client_for(world.org_admin).get(reverse("schedule"))
+    assert page.status_code == 200 and 'data-testid="schedule"' not in page.content.decode()

@@ -87,7 +87,9 @@ def _database_url(server: str, name: str) -> str:
 
 
 def _connect(server: str) -> psycopg.Connection:
-    return psycopg.connect(server, autocommit=True, connect_timeout=10)
+    # Always the maintenance database: advisory locks hold within one database only, and
+    # every session of the machine (whatever database its URL names) must see the same lock.
+    return psycopg.connect(_database_url(server, "postgres"), autocommit=True, connect_timeout=10)
 
 
 def _digest(paths) -> str:
@@ -523,11 +525,18 @@ def serve(port: int, database: str) -> int:
         "Ctrl-C stops it; its orders stay in the database for the next `make medusa`.",
         flush=True,
     )
+    # Ctrl-C, or SIGTERM from a supervisor, stops Medusa too (it runs in a session of its own).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return process.wait()
     except KeyboardInterrupt:
-        terminate(process)
         return 0
+    finally:
+        terminate(process)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,6 +53,7 @@ export default async function seedTechoms({ container }: ExecArgs) {
   const auth = container.resolve(Modules.AUTH)
   const fulfillment = container.resolve(Modules.FULFILLMENT)
   const storeModule = container.resolve(Modules.STORE)
+  const salesChannels = container.resolve(Modules.SALES_CHANNEL)
 
   // The admin user, as `medusa user` creates one: a user, and an emailpass identity.
   const {
@@ -64,12 +65,16 @@ export default async function seedTechoms({ container }: ExecArgs) {
   if (error || !authIdentity) throw new Error(`admin user not registered: ${error}`)
   await auth.updateAuthIdentities({ id: authIdentity.id, app_metadata: { user_id: user.id } })
 
-  const {
-    result: [salesChannel],
-  } = await createSalesChannelsWorkflow(container).run({
-    input: { salesChannelsData: [{ name: "techOMS Store", description: "Orders for techOMS" }] },
-  })
+  // `medusa db:migrate` made the store and its "Default Sales Channel": orders are sold
+  // there, so that the store has one sales channel, as a new merchant's has.
   const [store] = await storeModule.listStores()
+  const salesChannel =
+    (await salesChannels.listSalesChannels({ name: "Default Sales Channel" }))[0] ??
+    (
+      await createSalesChannelsWorkflow(container).run({
+        input: { salesChannelsData: [{ name: "Default Sales Channel" }] },
+      })
+    ).result[0]
   await updateStoresWorkflow(container).run({
     input: {
       selector: { id: store.id },

@@ -12,8 +12,9 @@ end-to-end tests (tests/medusa/conftest.py) and for people (`make medusa`).
   served by `medusa start` on a free port, in a process group of its own; `stop()` ends
   the group and drops the copy.
 
-`python -m tests.medusa.peer install` and `python -m tests.medusa.peer serve` are what
-the Makefile runs."""
+`python -m tests.medusa.peer install` and `… serve` are what the Makefile runs;
+`… order MUG-12OZ=2` places an order in the store of `make medusa` (its admin dashboard
+is off)."""
 
 import argparse
 import fcntl
@@ -30,6 +31,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -397,7 +399,7 @@ ADDRESS = {
 class MedusaAdmin:
     """The store's Admin API with the secret key, for tests to act as the merchant."""
 
-    def __init__(self, peer: MedusaPeer):
+    def __init__(self, peer: MedusaPeer | SimpleNamespace):
         self.peer = peer
         self.session = requests.Session()
         self.session.auth = (peer.api_key, "")
@@ -539,6 +541,30 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def place_order(lines: list[str], email: str) -> int:
+    """An order in the store of `make medusa`, as a shopper's would arrive."""
+    try:
+        facts = json.loads(DEV_FACTS.read_text())
+    except FileNotFoundError:
+        print(f"{DEV_FACTS} is missing: start the store with `make medusa` first.", file=sys.stderr)
+        return 1
+    wanted = {}
+    for line in lines:
+        sku, _, quantity = line.partition("=")
+        if not quantity.isdigit() or int(quantity) < 1:
+            print(f"{line!r}: write SKU=QUANTITY, e.g. MUG-12OZ=2", file=sys.stderr)
+            return 1
+        wanted[sku] = int(quantity)
+    admin = MedusaAdmin(SimpleNamespace(**facts))
+    try:
+        order = admin.create_order(wanted, email=email)
+    except (LookupError, MedusaAdminError, requests.RequestException) as exc:
+        print(f"The order was not placed: {exc}", file=sys.stderr)
+        return 1
+    print(f"Order #{order['display_id']} ({order['id']}) placed in Medusa for {email}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.medusa.peer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -546,7 +572,12 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("serve", help="install, migrate once, and run Medusa for a person")
     run.add_argument("--port", type=int, default=int(os.environ.get("MEDUSA_PORT", "9000")))
     run.add_argument("--database", default=os.environ.get("MEDUSA_DEV_DATABASE", "medusa_dev"))
+    order = commands.add_parser("order", help="place an order in the store of `make medusa`")
+    order.add_argument("lines", nargs="+", metavar="SKU=QUANTITY")
+    order.add_argument("--email", default="shopper@example.com")
     args = parser.parse_args(argv)
+    if args.command == "order":
+        return place_order(args.lines, args.email)
     if args.command == "install":
         if shutil.which("node") is None:
             _log("node is not installed: the Medusa end-to-end tests will be skipped")

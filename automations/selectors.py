@@ -282,3 +282,7 @@ def run_details(run: JobRun) -> dict:
         "events": list(run.webhook_events.order_by("received_at")[:200]),
         "realtime_push": is_realtime_push(run),
     }
+
+
+def channel_recent_runs(channel: Channel) -> list[JobRun]:
+    return recent_runs(JobRun.objects.filter(channel=channel))

@@ -47,3 +47,9 @@ def empty_outcome(run) -> str:
 def run_strip(runs, label):
     """The last runs as a row of coloured marks, oldest first, each linking to its run."""
     return {"runs": runs, "label": label}
+
+
+@register.inclusion_tag("automations/_run_strip.html")
+def channel_strip(channel):
+    """A channel's last runs as a strip (one query per channel: lists hold a few dozen)."""
+    return {"runs": selectors.channel_recent_runs(channel), "label": channel.name}

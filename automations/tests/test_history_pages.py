@@ -209,3 +209,15 @@ def test_job_runs_pages_hold_fifty_runs_each(client_for, world, beta_channel):
     assert (
         len(listed(client.get(reverse("job_runs"), {"status": "success", "page": 2}).content.decode())) == 10
     )
+
+
+def test_the_channel_list_shows_each_channels_last_runs(client_for, world, beta_channel, runs):
+    other = channel_services.create_channel(
+        None, world.acme_us, kind="sales", name="Quiet", platform="sandbox_marketplace_beta"
+    )
+    page = client_for(world.account_user, world.acme_us).get(reverse("channel_list", args=["sales-channels"]))
+    rows = dict(re.findall(r'<tr data-channel="([^"]+)">(.*?)</tr>', page.content.decode(), re.S))
+    assert re.findall(r'class="run-mark status-(\w+)"', rows[beta_channel.name]) == [
+        r.status for r in sorted(runs.values(), key=lambda r: r.pk)
+    ]
+    assert "No runs yet" in rows[other.name]

@@ -132,7 +132,6 @@ class TrytonConnector(Connector):
                 "stock.location",
                 [("type", "=", "warehouse")],
                 ["code", "name", "input_location", "output_location", "storage_location", "picking_location"],
-                order=[("id", "ASC")],
             )
             return {location_key(w): w for w in found}
 
@@ -191,21 +190,31 @@ class TrytonConnector(Connector):
                 known.setdefault(code, None)
         return {c: known[c] for c in codes if known.get(c)}
 
-    def _all(self, model: str, domain: list, fields: list[str], order=None, context=None) -> list[dict]:
+    def _all(self, model: str, domain: list, fields: list[str], context=None, by_change=False) -> list[dict]:
+        """Every record of `domain`, a page at a time. Pages follow each other by key, not
+        offset: a record that changes while the pages are read moves in the order and
+        would shift an offset past another. By id, or by (write_date, id) with `by_change`."""
+        order = [("write_date", "ASC"), ("id", "ASC")] if by_change else [("id", "ASC")]
         records: list[dict] = []
-        for page in range(MAX_PAGES):
+        after: list = []
+        for _ in range(MAX_PAGES):
             found = self.rpc.search_read(
-                model,
-                domain,
-                fields,
-                offset=page * PAGE_SIZE,
-                limit=PAGE_SIZE,
-                order=order or [("id", "ASC")],
-                context=context,
+                model, [*domain, *after], fields, limit=PAGE_SIZE, order=order, context=context
             )
             records.extend(found)
             if len(found) < PAGE_SIZE:
                 return records
+            last = found[-1]
+            if by_change:
+                after = [
+                    [
+                        "OR",
+                        ("write_date", ">", last["write_date"]),
+                        [("write_date", "=", last["write_date"]), ("id", ">", last["id"])],
+                    ]
+                ]
+            else:
+                after = [("id", ">", last["id"])]
         raise ConnectorError(f"Reading {model} from Tryton kept paging past {MAX_PAGES} pages.")
 
     # Set-up ----------------------------------------------------------------------------
@@ -506,8 +515,7 @@ class TrytonConnector(Connector):
             start = _parse_cursor(since)
             if start:
                 domain.append(("write_date", ">=", start - CURSOR_OVERLAP))
-        order = [("write_date", "ASC"), ("id", "ASC")]
-        return self._all(model, domain, ["write_date", "create_date", *fields], order=order), start
+        return self._all(model, domain, ["write_date", "create_date", *fields], by_change=True), start
 
     def _moves(self, records: list[dict], field: str) -> dict[int, list[dict]]:
         move_ids = [m for r in records for m in r.get(field) or ()]

@@ -466,3 +466,52 @@ def test_tryton_values_decode_to_python():
         }
     ) == datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert decode([{"__class__": "Decimal", "decimal": "1.50"}]) == [Decimal("1.50")]
+
+
+class Asked(Answers):
+    """Answers and keeps each request's params."""
+
+    def __init__(self, *answers):
+        super().__init__(*answers)
+        self.asked = []
+
+    def post(self, path, data):
+        self.asked.append(data["params"])
+        return super().post(path, data)
+
+
+def test_pages_follow_each_other_by_change_time_and_id_not_by_offset(monkeypatch):
+    monkeypatch.setattr("channels.connectors.tryton.PAGE_SIZE", 2)
+    moment = {
+        "__class__": "datetime",
+        "year": 2026,
+        "month": 1,
+        "day": 2,
+        "hour": 3,
+        "minute": 4,
+        "second": 5,
+        "microsecond": 0,
+    }
+
+    def shipment(i):
+        return {
+            "id": i,
+            "write_date": moment,
+            "create_date": moment,
+            "reference": f"SO-{i}",
+            "warehouse": 5,
+            "incoming_moves": [],
+        }
+
+    http = Asked(
+        *LOGGED_IN,
+        {"id": 3, "result": [shipment(1), shipment(2)]},
+        {"id": 4, "result": [shipment(3)]},
+        {"id": 5, "result": [{"id": 5, "code": "MAIN", "name": "Main"}]},
+    )
+    made = TrytonConnector({"database": "db", "user": "u", "password": "p"}, http)
+    fetched = made.receive_receipts()
+    assert [r.purchase_order_reference for r in fetched.items] == ["SO-1", "SO-2", "SO-3"]
+    first, second = http.asked[2], http.asked[3]
+    assert first[1] == 0 and second[1] == 0  # never an offset
+    assert second[0][-1] == ["OR", ["write_date", ">", moment], [["write_date", "=", moment], ["id", ">", 2]]]

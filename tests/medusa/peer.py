@@ -45,8 +45,8 @@ STAMP = PEER_DIR / "node_modules" / ".techoms-installed"
 # Files whose change means another database schema or seed.
 TEMPLATE_INPUTS = ("package-lock.json", "medusa-config.ts", "src/scripts/seed-techoms.ts")
 # Bounds, not expectations: on an idle machine `medusa start` answers in 8-9 s and the
-# migration takes ~20 s; with five other sessions on 2 cores both took 3-4 times longer.
-HEALTH_TIMEOUT = 90.0
+# migration takes ~20 s; with five other sessions on 2 cores both took 3-6 times longer.
+HEALTH_TIMEOUT = 120.0
 BUILD_TIMEOUT = 900.0
 INSTALL_TIMEOUT = 900.0
 STOP_GRACE = 20.0

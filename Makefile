@@ -66,3 +66,9 @@ medusa-install: setup
 	$(PY) -m tests.medusa.peer install
 
 test: medusa-install
+
+## Add the store of `make medusa` to the demo of `make run` (ACME-US), with the same development settings
+.PHONY: medusa-channel
+medusa-channel: export DEBUG ?= 1
+medusa-channel: setup
+	$(PY) manage.py add_medusa_channel

@@ -523,7 +523,8 @@ def serve(port: int, database: str) -> int:
         f"  Secret API key: {facts['api_key']}\n"
         f"  Admin login:    {facts['admin_email']} / {facts['admin_password']}\n"
         f"  Stock locations: {', '.join(facts['stock_locations'])}\n"
-        f"Add it to the demo with: .venv/bin/python manage.py add_medusa_channel\n"
+        "Add it to the demo of `make run` with: make medusa-channel\n"
+        "Place an order: .venv/bin/python -m tests.medusa.peer order MUG-12OZ=1\n"
         "Ctrl-C stops it; its orders stay in the database for the next `make medusa`.",
         flush=True,
     )

@@ -96,7 +96,7 @@ def test_both_pages_offer_one_delay_catalogue(client_for, world, beta_channel, s
 def test_channel_preview_follows_unsaved_values_and_saves_nothing(client_for, world, beta_channel, frozen):
     client = client_for(world.account_admin, world.acme_us)
     url = reverse("channel_automation_preview", args=[beta_channel.pk])
-    query = {"job_type": "import_orders", "mode": "recurring", "import_orders-enabled": "on"}
+    query = {"job_type": "import_orders", "import_orders-enabled": "on"}
     answer = client.get(
         url, {**query, "import_orders-period": "480", "import_orders-delay": "60", "draft": "1"}
     )
@@ -131,7 +131,7 @@ def test_channel_preview_of_another_tenant_is_404(client_for, world):
     client = client_for(world.account_admin, world.acme_us)
     answer = client.get(
         reverse("channel_automation_preview", args=[other.pk]),
-        {"job_type": "import_orders", "mode": "recurring"},
+        {"job_type": "import_orders"},
     )
     assert answer.status_code == 404
 

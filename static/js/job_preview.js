@@ -1,7 +1,8 @@
 // The Next runs cell of a job row follows the row's fields before they are saved: on each
 // change the row's values go to the form's data-preview-url, which answers the cell's HTML
-// computed by the server with the dispatcher's schedule maths. A changed Mode refreshes
-// every row. The form fires "previewupdated" after each cell it replaced.
+// computed by the server with the dispatcher's schedule maths (the cell holds every mode's
+// part; a changed Mode refreshes every row's "Not saved yet"). The form fires
+// "previewupdated" after each cell it replaced.
 (function () {
   document.querySelectorAll("form[data-preview-url]").forEach(function (form) {
     var mode = form.querySelector("#id_mode");
@@ -17,7 +18,6 @@
     function refresh(row) {
       var params = new URLSearchParams({ job_type: row.dataset.job });
       var draft = mode ? mode.value !== form.dataset.savedMode : false;
-      if (mode) params.set("mode", mode.value);
       row.querySelectorAll("input[name], select[name]").forEach(function (control) {
         if (control.disabled) return;
         if (changed(control)) draft = true;

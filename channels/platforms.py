@@ -53,8 +53,8 @@ FULFILLMENT_JOB_TYPES = (
 )
 # The sandbox 3PL keeps an item master it is sent but is no product source of its own.
 SANDBOX_3PL_JOB_TYPES = tuple(t for t in FULFILLMENT_JOB_TYPES if t != JobType.IMPORT_PRODUCTS)
-# Tryton is a warehouse and an item master: products come from it, never to it.
-TRYTON_JOB_TYPES = tuple(t for t in FULFILLMENT_JOB_TYPES if t != JobType.EXPORT_PRODUCTS)
+# Tryton is a warehouse and an item master: every fulfillment job, products both ways.
+TRYTON_JOB_TYPES = FULFILLMENT_JOB_TYPES
 
 
 @dataclass(frozen=True)

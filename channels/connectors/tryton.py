@@ -59,6 +59,26 @@ DONE_SHIPMENT = ("done",)
 # A supplier shipment received counts: its goods are in the warehouse's input zone.
 RECEIVED_SHIPMENT = ("received", "done")
 TENTH = Decimal("0.1")
+MEASUREMENTS = (
+    ("length", "length_mm", "mm"),
+    ("width", "width_mm", "mm"),
+    ("height", "height_mm", "mm"),
+    ("weight", "weight_g", "g"),
+)
+# What a product is read with: a product's name, price and measurements are its template's.
+PRODUCT_FIELDS = [
+    "code",
+    "name",
+    "description",
+    "identifiers",
+    "template",
+    "write_date",
+    "create_date",
+    "template.write_date",
+    "template.list_price",
+    *(f"template.{m}" for m, _, _ in MEASUREMENTS),
+    *(f"template.{m}_uom" for m, _, _ in MEASUREMENTS),
+]
 
 
 def location_key(warehouse: dict) -> str:
@@ -277,7 +297,9 @@ class TrytonConnector(Connector):
                 outcomes[request.reference] = Outcome(request.reference, "rejected", error=problem)
             else:
                 fresh.append(request)
-        created = self._create(model, fresh, values(fresh, products) if fresh else [], outcomes)
+        created = self._create(
+            model, [r.reference for r in fresh], values(fresh, products) if fresh else [], outcomes
+        )
         if confirm:
             # A draft found by reference was created by an attempt that stopped before this step.
             drafts = [(ref, s["id"]) for ref, s in existing.items() if s["state"] == "draft"]
@@ -299,23 +321,23 @@ class TrytonConnector(Connector):
             return "The document has no lines."
         return ""
 
-    def _create(self, model: str, requests: list, values: list[dict], outcomes: dict) -> dict[str, int]:
-        """reference → new id; all in one call, or one by one when Tryton refused the
-        batch, so that only the requests it refuses are rejected."""
-        if not requests:
+    def _create(self, model: str, keys: list[str], values: list[dict], outcomes: dict) -> dict[str, int]:
+        """key → new id; all in one call, or one by one when Tryton refused the batch, so
+        that only the records it refuses are rejected."""
+        if not keys:
             return {}
         try:
             ids = self.rpc.model(model, "create", values)
-            return {r.reference: i for r, i in zip(requests, ids, strict=True)}
+            return dict(zip(keys, ids, strict=True))
         except TrytonUserError:
-            if len(requests) == 1:
+            if len(keys) == 1:
                 raise
         created = {}
-        for request, value in zip(requests, values, strict=True):
+        for key, value in zip(keys, values, strict=True):
             try:
-                created[request.reference] = self.rpc.model(model, "create", [value])[0]
+                created[key] = self.rpc.model(model, "create", [value])[0]
             except TrytonUserError as exc:
-                outcomes[request.reference] = Outcome(request.reference, "rejected", error=str(exc))
+                outcomes[key] = Outcome(key, "rejected", error=str(exc))
         return created
 
     def _button(self, model: str, button: str, pairs: list[tuple[str, int]], outcomes: dict) -> None:
@@ -666,22 +688,8 @@ class TrytonConnector(Connector):
                 # A product's measurements and price live on its template.
                 edge = start - CURSOR_OVERLAP
                 domain.append(["OR", ("write_date", ">=", edge), ("template.write_date", ">=", edge)])
-        dimensions = ("length", "width", "height", "weight")
-        fields = [
-            "code",
-            "name",
-            "description",
-            "identifiers",
-            "write_date",
-            "create_date",
-            "template.write_date",
-            "template.list_price",
-            *(f"template.{d}" for d in dimensions),
-            *(f"template.{d}_uom" for d in dimensions),
-        ]
-        records = self._all("product.product", domain, fields)
+        records = self._all("product.product", domain, PRODUCT_FIELDS)
         barcodes = self._barcodes(records)
-        to_mm, to_g = self._unit_factors("mm"), self._unit_factors("g")
         for record in records:
             template = record.get("template.") or {}
             # The product's change time is the later of its own and its template's.
@@ -693,24 +701,153 @@ class TrytonConnector(Connector):
                 ),
                 default=None,
             )
+        return self._fetched(
+            records,
+            start,
+            ids,
+            lambda raw: self._neutral_product(raw, barcodes.get(raw["id"], "")),
+            "product",
+        )
 
-        def parse(raw: dict) -> ChannelProduct:
-            template = raw.get("template.") or {}
-            price = template.get("list_price")
-            return ChannelProduct(
-                external_id=str(raw["id"]),
-                sku=str(raw["code"]).strip(),
-                name=raw.get("name") or raw["code"],
-                description=raw.get("description") or "",
-                barcode=barcodes.get(raw["id"], ""),
-                price=Decimal(str(price)) if price is not None else None,
-                length_mm=_convert(template, "length", to_mm),
-                width_mm=_convert(template, "width", to_mm),
-                height_mm=_convert(template, "height", to_mm),
-                weight_g=_convert(template, "weight", to_g),
+    def _neutral_product(self, raw: dict, barcode: str = "") -> ChannelProduct:
+        template = raw.get("template.") or {}
+        price = template.get("list_price")
+        factors = {"mm": self._unit_factors("mm"), "g": self._unit_factors("g")}
+        return ChannelProduct(
+            external_id=str(raw["id"]),
+            sku=str(raw["code"]).strip(),
+            name=raw.get("name") or raw["code"],
+            description=raw.get("description") or "",
+            barcode=barcode,
+            price=Decimal(str(price)) if price is not None else None,
+            **{ours: _convert(template, theirs, factors[unit]) for theirs, ours, unit in MEASUREMENTS},
+        )
+
+    def export_products(self, products: list[ChannelProduct]) -> Pushed:
+        """Create the products Tryton has no code for (a goods template each, measured in
+        mm and g) and write the values that differ on the others; a value the portal does
+        not know (None) leaves Tryton's. Barcodes are not sent."""
+        pushed = Pushed()
+        for start in range(0, len(products), BATCH):
+            try:
+                pushed.outcomes.extend(self._export_batch(products[start : start + BATCH]))
+            except ConnectorError as exc:
+                pushed.stop(exc)
+                break
+        return pushed
+
+    def _export_batch(self, batch: list[ChannelProduct]) -> list[Outcome]:
+        found = self.rpc.search_read(
+            "product.product", [("code", "in", [p.sku for p in batch])], PRODUCT_FIELDS, order=[("id", "ASC")]
+        )
+        existing: dict[str, dict] = {}
+        for raw in found:
+            existing.setdefault(raw["code"], raw)
+        outcomes: dict[str, Outcome] = {}
+        fresh = [p for p in batch if p.sku not in existing]
+        created = self._create(
+            "product.template",
+            [p.sku for p in fresh],
+            [self._template_values(p, new=True) for p in fresh],
+            outcomes,
+        )
+        if created:
+            # The new templates' products, whose ids are the products' external ids.
+            for raw in self.rpc.search_read(
+                "product.product", [("template", "in", list(created.values()))], ["code"]
+            ):
+                outcomes[raw["code"]] = Outcome(raw["code"], "created", external_id=str(raw["id"]))
+        changes = []
+        for product in batch:
+            raw = existing.get(product.sku)
+            if raw is None:
+                continue
+            template, described = self._differences(product, raw)
+            if not (template or described):
+                outcomes[product.sku] = Outcome(product.sku, "unchanged", external_id=str(raw["id"]))
+                continue
+            changes.append((product, raw, template, described))
+        self._write_changes(changes, outcomes)
+        return [outcomes[p.sku] for p in batch if p.sku in outcomes]
+
+    def _template_values(self, product: ChannelProduct, new: bool = False) -> dict:
+        units = {symbol: self._unit(symbol) for symbol in ("mm", "g")}
+        values: dict = {"name": product.name or product.sku}
+        if product.price is not None or new:
+            values["list_price"] = product.price if product.price is not None else Decimal(0)
+        for theirs, ours, unit in MEASUREMENTS:
+            if getattr(product, ours) is not None:
+                values[theirs] = float(getattr(product, ours))
+                values[f"{theirs}_uom"] = units[unit]
+        if new:
+            values.update(
+                type="goods",
+                default_uom=self._unit("u"),
+                products=[["create", [{"suffix_code": product.sku, "description": product.description}]]],
             )
+        return values
 
-        return self._fetched(records, start, ids, parse, "product")
+    def _differences(self, product: ChannelProduct, raw: dict) -> tuple[dict, bool]:
+        """The template values to write for `product`, and whether its description differs."""
+        try:
+            current = self._neutral_product(raw)
+        except ValueError:  # a measurement in a unit of another kind: write ours
+            current = None
+        wanted = self._template_values(product)
+        changed = {}
+        if current is None or current.name != wanted["name"]:
+            changed["name"] = wanted["name"]
+        if "list_price" in wanted and (current is None or current.price != wanted["list_price"]):
+            changed["list_price"] = wanted["list_price"]
+        for theirs, ours, _ in MEASUREMENTS:
+            if theirs in wanted and (
+                current is None or getattr(current, ours) != getattr(product, ours).quantize(TENTH)
+            ):
+                changed[theirs], changed[f"{theirs}_uom"] = wanted[theirs], wanted[f"{theirs}_uom"]
+        described = (raw.get("description") or "") != (product.description or "")
+        return changed, described
+
+    def _write_changes(self, changes: list, outcomes: dict) -> None:
+        """One write for every changed template and one for the descriptions (Tryton's
+        write takes (ids, values) pairs); one by one when Tryton refuses the lot."""
+
+        def write(items) -> None:
+            templates = [arg for _, raw, values, _ in items if values for arg in ([raw["template"]], values)]
+            if templates:
+                self.rpc.model("product.template", "write", *templates)
+            described = [
+                arg
+                for product, raw, _, differs in items
+                if differs
+                for arg in ([raw["id"]], {"description": product.description})
+            ]
+            if described:
+                self.rpc.model("product.product", "write", *described)
+
+        if not changes:
+            return
+        try:
+            write(changes)
+            done = changes
+        except TrytonUserError:
+            done = []
+            for change in changes:
+                try:
+                    write([change])
+                    done.append(change)
+                except TrytonUserError as exc:
+                    outcomes[change[0].sku] = Outcome(change[0].sku, "rejected", error=str(exc))
+        for product, raw, _, _ in done:
+            outcomes[product.sku] = Outcome(product.sku, "updated", external_id=str(raw["id"]))
+
+    def _units(self) -> list[dict]:
+        return self._once("units", lambda: self._all("product.uom", [], ["symbol", "factor", "category"]))
+
+    def _unit(self, symbol: str) -> int:
+        for unit in self._units():
+            if unit["symbol"] == symbol:
+                return unit["id"]
+        raise ConnectorError(f"Tryton has no unit {symbol!r}.")
 
     def _barcodes(self, records: list[dict]) -> dict[int, str]:
         wanted = sorted(i for r in records for i in r.get("identifiers") or ())
@@ -729,10 +866,7 @@ class TrytonConnector(Connector):
         """Tryton unit id → factor to `target` (mm or g) for the units of its category:
         Tryton's factor is each unit in the category's base unit (metre, kilogram)."""
 
-        def read():
-            return self._all("product.uom", [], ["symbol", "factor", "category"])
-
-        units = self._once("units", read)
+        units = self._units()
         base = next((u for u in units if u["symbol"] == target), None)
         if base is None:
             raise ConnectorError(f"Tryton has no unit {target!r} to convert measurements to.")

@@ -515,3 +515,45 @@ def test_pages_follow_each_other_by_change_time_and_id_not_by_offset(monkeypatch
     first, second = http.asked[2], http.asked[3]
     assert first[1] == 0 and second[1] == 0  # never an offset
     assert second[0][-1] == ["OR", ["write_date", ">", moment], [["write_date", "=", moment], ["id", ">", 2]]]
+
+
+def test_export_products_creates_what_tryton_lacks_writes_what_differs_and_then_nothing():
+    made, replay = connector("export_products")
+    products = [
+        base.ChannelProduct(
+            external_id="",
+            sku=p["sku"],
+            name=p["name"],
+            description=p.get("description", ""),
+            price=Decimal(p["price"]),
+            length_mm=Decimal(str(p["mm"][0])),
+            width_mm=Decimal(str(p["mm"][1])),
+            height_mm=Decimal(str(p["mm"][2])),
+            weight_g=Decimal(str(p["g"])),
+        )
+        for p in replay.recording["products"]
+    ]
+    first = made.export_products(products)
+    assert [(o.key, o.result) for o in first.outcomes] == [
+        ("TSHIRT-BLK-M", "unchanged"),  # Tryton's cm and kg are the same 300 mm and 180 g
+        ("MUG-12OZ", "updated"),
+        ("POSTER-A2", "created"),
+    ]
+    again = made.export_products(products)
+    assert [o.result for o in again.outcomes] == ["unchanged"] * 3
+    assert [o.external_id for o in again.outcomes] == [o.external_id for o in first.outcomes]
+    assert replay.done()
+    sent = {e["request"]["method"]: e["request"]["params"] for e in replay.recording["exchanges"]}
+    # Only what differs is written; a new product is measured in Tryton's mm and g.
+    assert sent["model.product.template.write"][:2] == [
+        [5],
+        {"name": "Mug 12 oz, blue", "list_price": {"__class__": "Decimal", "decimal": "13.00"}},
+    ]
+    (created,) = sent["model.product.template.create"][0]
+    assert (created["type"], created["length"], created["height"], created["weight"]) == (
+        "goods",
+        594.0,
+        2.5,
+        95.5,
+    )
+    assert created["products"] == [["create", [{"suffix_code": "POSTER-A2", "description": "Rolled"}]]]

@@ -8,6 +8,7 @@ tests') and compares quantities before and after instead of assuming the seed's.
 """
 
 import itertools
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -344,3 +345,47 @@ def test_cancel_of_an_unpicked_order_cancels_the_shipment_and_a_picked_one_is_re
     ]
     level = InventoryLevel.objects.get(product__sku="CAP-NAVY", warehouse=world.warehouses["ACME-US-1"])
     assert level.reserved == reserved - 1  # the cancelled order's unit only
+
+
+def test_export_products_creates_the_product_in_tryton_then_writes_only_changes(world, tryton, tryton_rpc):
+    account = world.acme_us  # Master Product Source techOMS: Export Products runs to Tryton
+    assert product_job_allowed(account, tryton.pk, JobType.EXPORT_PRODUCTS)
+    # The seeded SKUs' rows here carry no measurements: leave Tryton's as they are.
+    Product.objects.filter(account=account).delete()
+    sku = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+    product = Product.objects.create(
+        account=account,
+        sku=sku,
+        name="Canvas tote",
+        price=Decimal("18.00"),
+        length_mm=Decimal("400.0"),
+        width_mm=Decimal("350.0"),
+        height_mm=Decimal("5.5"),
+        weight_g=Decimal("210.0"),
+    )
+    result = run(tryton, JobType.EXPORT_PRODUCTS)
+    assert result.status == RunStatus.SUCCESS and result.counts == {"created": 1}, (
+        result.counts,
+        result.messages,
+    )
+    fields = [
+        "template.name",
+        "template.length",
+        "template.length_uom.symbol",
+        "template.weight",
+        "template.weight_uom.symbol",
+    ]
+    (there,) = tryton_rpc.search_read("product.product", [("code", "=", sku)], fields)
+    template = there["template."]
+    assert (template["name"], template["length"], template["length_uom."]["symbol"]) == (
+        "Canvas tote",
+        400.0,
+        "mm",
+    )
+    assert (template["weight"], template["weight_uom."]["symbol"]) == (210.0, "g")
+
+    Product.objects.filter(pk=product.pk).update(name="Canvas tote, natural")
+    assert run(tryton, JobType.EXPORT_PRODUCTS).counts == {"updated": 1}
+    assert run(tryton, JobType.EXPORT_PRODUCTS).counts == {"unchanged": 1}
+    (there,) = tryton_rpc.search_read("product.product", [("code", "=", sku)], ["template.name"])
+    assert there["template."]["name"] == "Canvas tote, natural"

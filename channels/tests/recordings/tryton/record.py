@@ -16,12 +16,14 @@ import json
 import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[3]))
 
 from channels.connectors.base import (  # noqa: E402
+    ChannelProduct,
     ConnectorError,
     ConnectorHttpError,
     FulfillmentRequest,
@@ -124,6 +126,36 @@ def purchase_order(data: dict) -> PurchaseOrderRequest:
     )
 
 
+# The products exported: one as Tryton has it, one changed, one new.
+EXPORTED = [
+    {"sku": "TSHIRT-BLK-M", "name": "T-shirt, black, M", "price": "19.90", "mm": [300, 250, 20], "g": 180},
+    {"sku": "MUG-12OZ", "name": "Mug 12 oz, blue", "price": "13.00", "mm": [120, 90, 100], "g": 350},
+    {
+        "sku": "POSTER-A2",
+        "name": "Poster A2",
+        "price": "15.00",
+        "mm": [594, 420, 2.5],
+        "g": 95.5,
+        "description": "Rolled",
+    },
+]
+
+
+def product(data: dict) -> ChannelProduct:
+    length, width, height = (Decimal(str(v)) for v in data["mm"])
+    return ChannelProduct(
+        external_id="",
+        sku=data["sku"],
+        name=data["name"],
+        description=data.get("description", ""),
+        price=Decimal(data["price"]),
+        length_mm=length,
+        width_mm=width,
+        height_mm=height,
+        weight_g=Decimal(str(data["g"])),
+    )
+
+
 def order(data: dict, ship_to: dict) -> FulfillmentRequest:
     return FulfillmentRequest(
         reference=data["reference"],
@@ -207,6 +239,12 @@ def record(peer) -> None:
     fetched = made.import_products()
     made.import_products(since=fetched.cursor)
     save("import_products", made, later=fetched.cursor)
+
+    made = connector(peer)
+    exported = [product(data) for data in EXPORTED]
+    made.export_products(exported)
+    made.export_products(exported)
+    save("export_products", made, products=EXPORTED)
 
     made = connector(peer)
     made.cancel_fulfillment("SO-9004", str(shipments["SO-9004"]))

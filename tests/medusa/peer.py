@@ -17,6 +17,7 @@ end-to-end tests (tests/medusa/conftest.py) and for people (`make medusa`).
 is off)."""
 
 import argparse
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -51,6 +52,9 @@ BUILD_TIMEOUT = 900.0
 INSTALL_TIMEOUT = 900.0
 STOP_GRACE = 20.0
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+# A test session's copy is named <prefix><pid>_<random>.
+TEST_DATABASE_PREFIX = "medusa_test_"
+PR_SET_PDEATHSIG = 1
 # Where `make medusa` leaves what the demo command (add_medusa_channel) reads.
 DEV_FACTS = ROOT / "var" / "medusa.json"
 DEV_WEBHOOK_CONFIG = ROOT / "var" / "medusa-webhook.json"
@@ -272,6 +276,7 @@ def launch(server: str, database: str, port: int, webhook_config: Path, log: Pat
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
         )
     url = f"http://127.0.0.1:{port}"
     while True:
@@ -289,6 +294,12 @@ def launch(server: str, database: str, port: int, webhook_config: Path, log: Pat
         time.sleep(0.25)
     _log(f"medusa start on {url}: {time.monotonic() - started:.1f} s to /health")
     return process
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it dies (a test
+    session killed outright), so no Medusa is left serving an unknown port for ever."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def terminate(process: subprocess.Popen) -> None:
@@ -339,11 +350,30 @@ class MedusaPeer:
             _drop(conn, self.database)
 
 
+def _drop_orphans(server: str) -> None:
+    """Drop the copies of test sessions of this machine that died without cleaning up:
+    their process id (in the name) is gone and nothing is connected to them."""
+    with _connect(server) as conn:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "SELECT datname FROM pg_database d WHERE datname LIKE %s AND NOT EXISTS "
+                "(SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+                [TEST_DATABASE_PREFIX + "%"],
+            )
+        ]
+        for name in names:
+            pid = name.removeprefix(TEST_DATABASE_PREFIX).split("_")[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                _drop(conn, name)
+
+
 def start(server: str, folder: Path) -> MedusaPeer:
     """A store of this test session: its own copy of the template, on a free port."""
     log = folder / "medusa.log"
     install(folder / "npm.log")
-    database = f"medusa_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _drop_orphans(server)
+    database = f"{TEST_DATABASE_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:6]}"
     facts = copy_template(server, database, log)
     port = free_port()
     webhook_config = folder / "webhook.json"

@@ -281,6 +281,11 @@ def run_details(run: JobRun) -> dict:
         "lost_workers": run.counts.get("lost_workers", 0),
         "events": list(run.webhook_events.order_by("received_at")[:200]),
         "realtime_push": is_realtime_push(run),
+        "took": run.finished_at - run.started_at if run.started_at and run.finished_at else None,
+        # The same job's runs around it, for context (its own mark among them).
+        "siblings": recent_runs(
+            JobRun.objects.filter(account=run.account_id, channel=run.channel_id, job_type=run.job_type)
+        ),
     }
 
 

@@ -43,6 +43,19 @@ def empty_outcome(run) -> str:
     }.get(verb, "Nothing to do.")
 
 
+@register.filter
+def run_duration(took) -> str:
+    """'0.4 s', '12 s', '3 min 5 s', '1 h 2 min'."""
+    seconds = took.total_seconds()
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
 @register.inclusion_tag("automations/_run_strip.html")
 def run_strip(runs, label):
     """The last runs as a row of coloured marks, oldest first, each linking to its run."""

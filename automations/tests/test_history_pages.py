@@ -3,12 +3,13 @@ scoped to the account) and a run's own page; the real-time pushes and empty succ
 worded for people (item 7 of issue 16)."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 
 from automations.models import JobRun, RunStatus, Trigger
+from automations.templatetags.automations import run_duration
 from channels import services as channel_services
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,22 @@ def test_the_channel_list_shows_each_channels_last_runs(client_for, world, beta_
         r.status for r in sorted(runs.values(), key=lambda r: r.pk)
     ]
     assert "No runs yet" in rows[other.name]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.42, "0.4 s"), (12, "12 s"), (185, "3 min 5 s"), (3720, "1 h 2 min")],
+)
+def test_run_durations_read_plainly(seconds, text):
+    assert run_duration(timedelta(seconds=seconds)) == text
+
+
+def test_a_runs_page_says_how_long_it_took_among_its_jobs_last_runs(client_for, world, beta_channel, runs):
+    run = runs["empty"]
+    JobRun.objects.filter(pk=run.pk).update(finished_at=NOW + timedelta(seconds=185))
+    client = client_for(world.account_user, world.acme_us)
+    page = client.get(reverse("job_run", args=[run.pk])).content.decode()
+    assert re.search(r'data-testid="run-took">3 min 5 s<', page)
+    strip = re.search(r'data-testid="run-strip">(.*?)</ol>', page, re.S).group(1)
+    same_job = [runs[k].pk for k in ("imported", "empty", "failed")]  # not the push
+    assert [int(pk) for pk in re.findall(r'href="/job-runs/(\d+)/"', strip)] == same_job

@@ -107,8 +107,10 @@ def _digest(paths) -> str:
 
 def _node_env(**extra: str) -> dict:
     env = dict(os.environ, MEDUSA_DISABLE_TELEMETRY="true")
-    # The portal's own settings must not leak into Medusa (it reads DATABASE_URL too).
+    # The portal's own settings must not leak into Medusa, whose config reads DATABASE_URL
+    # and would take REDIS_URL for its own if it ever did.
     env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
     env.update(extra)
     return env
 

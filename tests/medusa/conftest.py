@@ -10,7 +10,8 @@ Fixtures (the names the tests use):
   `admin_password`, `region_id`, `sales_channel_id`, `stock_locations` ({"Newark DC": id,
   "Reno DC": id}), `shipping_option_id` (Newark's), `shipping_options` (by location name),
   `publishable_key`, `skus` (the seeded catalogue: TSHIRT-BLK-M, TSHIRT-WHT-M, MUG-12OZ,
-  CAP-NAVY, BOTTLE-750, each with stock at both locations), `database`;
+  CAP-NAVY, BOTTLE-750, each with stock at both locations), `database`, `log` (Medusa's
+  output: the plugin logs each event it could not deliver), `webhook_config`;
   `point_webhooks(url, secret)` aims our plugin's deliveries at a channel's inbound URL
   (read by the plugin at every delivery, so it applies at once) and `stop_webhooks()`
   makes the plugin send nothing (the state after start-up).

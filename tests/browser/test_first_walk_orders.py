@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.services import Change, record_audit
+from catalog.models import Carrier
 from channels import services
 from orders.models import OrderSource, SalesOrder
 
@@ -45,6 +46,9 @@ def _box(locator) -> dict:
 
 
 def test_sales_order_page_reads_cleanly(world, sign_in_at_account):
+    # Seeded by a migration, and flushed by an earlier transactional test on PostgreSQL.
+    ups, _ = Carrier.objects.get_or_create(code="UPS", defaults={"name": "UPS"})
+    ups.services.get_or_create(code="03", defaults={"name": "Ground"})
     order = _order(world.acme_us, "SO-1", BEFORE_DST)
     page = sign_in_at_account("admin@acme-us.test", world.acme_us)
     page.goto(f"/sales-orders/{order.pk}/")

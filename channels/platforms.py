@@ -103,6 +103,18 @@ PLATFORMS = {
             supports_fetch_by_id=True,
             job_types=SALES_JOB_TYPES,
         ),
+        # The same connector as a beta platform: channels of their own Mode (Webhook mode
+        # through our plugin's events, Recurring Job By ID), as the sandbox pair offers.
+        Platform(
+            key="medusa_beta",
+            label="Medusa Beta",
+            kind=ChannelKind.SALES,
+            stability=Stability.BETA,
+            supports_product_import=True,
+            supports_webhooks=True,
+            supports_fetch_by_id=True,
+            job_types=SALES_JOB_TYPES,
+        ),
         Platform(
             key="sandbox_3pl",
             label="Sandbox 3PL",

@@ -1,7 +1,7 @@
 """The connector of each platform, and the one way to build one for a channel."""
 
 from .base import Connector
-from .medusa import MedusaConnector
+from .medusa import MedusaBetaConnector, MedusaConnector
 from .sandbox_3pl import Sandbox3PLBetaConnector, Sandbox3PLConnector
 from .sandbox_marketplace import SandboxMarketplaceBetaConnector, SandboxMarketplaceConnector
 from .tryton import TrytonConnector
@@ -15,6 +15,7 @@ CONNECTORS: dict[str, type[Connector]] = {
         Sandbox3PLBetaConnector,
         TrytonConnector,
         MedusaConnector,
+        MedusaBetaConnector,
     )
 }
 

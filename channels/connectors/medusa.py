@@ -12,6 +12,7 @@ Warehouse Mappings name Medusa stock locations by id (`sloc_…`), see docs/deci
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 
@@ -53,7 +54,7 @@ ID_OPERATOR_LISTS = ("/admin/orders",)
 # Location levels written in one call of the batch route.
 LEVELS_PER_BATCH = 500
 # Products created in one call of the products batch route.
-PRODUCTS_PER_BATCH = 50
+PRODUCTS_PER_BATCH = 10
 # The key our fulfilments carry in their metadata: the portal's shipment reference, which
 # makes Export Tracking's retry find the fulfilment it created instead of adding one.
 REFERENCE_KEY = "techoms_reference"
@@ -179,11 +180,10 @@ class MedusaConnector(Connector):
             rows.extend(self._list(path, key, [*query, ("fields", fields), ("limit", len(chunk))]))
         return rows
 
-    def _changed(
-        self, path: str, key: str, fields: str, since: str | None
-    ) -> tuple[list[dict], datetime | None]:
-        """Every row changed at or after `since` (all rows when None), each once in its
-        latest version, and the latest change time among them.
+    def _changed(self, path: str, key: str, fields: str, since: str | None, read) -> dict[str, tuple]:
+        """{id: (change time, read(row))} of every row changed at or after `since` (all
+        rows when None), each once in its latest version; rows are read as their page
+        arrives, so a long read holds records, not Medusa's JSON.
 
         Offset paging over rows ordered by change time skips a row whenever one before
         it changes during the read (the rest shift up a place). So each page starts at
@@ -192,26 +192,27 @@ class MedusaConnector(Connector):
         last instant are read again (harmless); a page that is all one instant is read
         to its end by id, whose order does not move.
         """
-        found: dict[str, dict] = {}
+        found: dict[str, tuple] = {}
+
+        def keep(rows):
+            found.update((row["id"], (_changed_at(row, path), read(row))) for row in rows)
+
         lower = _cursor_time(since) - CURSOR_OVERLAP if since else None
         for _ in range(MAX_PAGES):
             query = [("order", "updated_at"), ("fields", fields), ("limit", PAGE_SIZE)]
             if lower is not None:
                 query.insert(0, ("updated_at[$gte]", iso(lower)))
             page = self._list(path, key, query)
-            found.update((row["id"], row) for row in page)
+            keep(page)
             if len(page) < PAGE_SIZE:
-                break
+                return found
             last = max(_changed_at(row, path) for row in page)
             if lower is not None and last <= lower:
-                found.update((row["id"], row) for row in self._one_instant(path, key, fields, lower))
+                keep(self._one_instant(path, key, fields, lower))
                 lower += ONE_MS
             else:
                 lower = last
-        else:
-            raise ConnectorProtocolError(f"GET {path} kept paging past {MAX_PAGES} pages.")
-        newest = max((_changed_at(row, path) for row in found.values()), default=None)
-        return sorted(found.values(), key=lambda row: _changed_at(row, path)), newest
+        raise ConnectorProtocolError(f"GET {path} kept paging past {MAX_PAGES} pages.")
 
     def _one_instant(self, path: str, key: str, fields: str, moment: datetime) -> list[dict]:
         """The rows changed within one millisecond, in id order: paged after the last id
@@ -236,18 +237,28 @@ class MedusaConnector(Connector):
         raise ConnectorProtocolError(f"GET {path} kept paging past {MAX_PAGES} pages.")
 
     def _read(self, path, key, fields, ids, since, parse, what) -> Fetched:
-        """The records named by `ids`, or changed since the cursor, parsed one by one; the
-        cursor never passes a record that could not be read (it is read again next time)."""
+        """The records named by `ids`, or changed since the cursor, parsed one by one (an
+        unreadable one is reported, not fatal); the cursor never passes a record that
+        could not be read, which is read again next time."""
+        fetched = Fetched()
+        read = partial(_parse_one, parse=parse, what=what)
         if ids is not None:
-            return _parse_each(self._by_ids(path, key, fields, ids), parse, what)[0]
-        rows, newest = self._changed(path, key, fields, since)
-        fetched, unreadable = _parse_each(rows, parse, what)
-        cursor = min((_changed_at(row, path) for row in unreadable), default=newest)
-        previous = _cursor_time(since) if since else None
-        if cursor is None or (previous is not None and cursor < previous):
-            fetched.cursor = since
+            results = [read(row) for row in self._by_ids(path, key, fields, ids)]
         else:
-            fetched.cursor = iso(cursor)
+            found = sorted(self._changed(path, key, fields, since, read).values(), key=lambda kept: kept[0])
+            results = [result for _, result in found]
+            unreadable = [changed for changed, (item, _) in found if item is None]
+            newest = found[-1][0] if found else None
+            cursor = unreadable[0] if unreadable else newest
+            if cursor is None or (since and cursor < _cursor_time(since)):
+                fetched.cursor = since
+            else:
+                fetched.cursor = iso(cursor)
+        for item, message in results:
+            if item is None:
+                fetched.messages.append(message)
+            else:
+                fetched.items.append(item)
         return fetched
 
     # Set-up ----------------------------------------------------------------------------
@@ -363,7 +374,13 @@ class MedusaConnector(Connector):
         for start in range(0, len(skus), IDS_PER_QUERY):
             chunk = skus[start : start + IDS_PER_QUERY]
             query = [(f"sku[{i}]", sku) for i, sku in enumerate(chunk)]
-            for row in self._all("/admin/inventory-items", "inventory_items", [*query, ("fields", fields)]):
+            # SKUs of inventory items are unique in Medusa: one page holds the chunk's items.
+            rows = self._list(
+                "/admin/inventory-items",
+                "inventory_items",
+                [*query, ("fields", fields), ("limit", len(chunk))],
+            )
+            for row in rows:
                 found[_text(row.get("sku")).upper()] = row
         return found
 
@@ -597,19 +614,19 @@ class MedusaConnector(Connector):
         pushed.outcomes.append(Outcome(product.sku, "updated", external_id=variant["id"]))
 
 
+class MedusaBetaConnector(MedusaConnector):
+    platform = PLATFORMS["medusa_beta"]
+
+
 # Records -------------------------------------------------------------------------------
 
 
-def _parse_each(rows: list[dict], parse, what: str) -> tuple[Fetched, list[dict]]:
-    """Parse row by row: an unreadable row is reported (and returned), not fatal."""
-    fetched, unreadable = Fetched(), []
-    for row in rows:
-        try:
-            fetched.items.append(parse(row))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            unreadable.append(row)
-            fetched.messages.append(f"Skipped Medusa {what} {row['id']}: unreadable ({exc}).")
-    return fetched, unreadable
+def _parse_one(row: dict, parse, what: str) -> tuple[object, str]:
+    """(the record, "") or (None, why it could not be read)."""
+    try:
+        return parse(row), ""
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return None, f"Skipped Medusa {what} {row['id']}: unreadable ({exc})."
 
 
 def _cursor_time(cursor: str) -> datetime:

@@ -278,9 +278,11 @@ class TrytonConnector(Connector):
 
     def _send_batch(self, batch: list, model: str, values, confirm: str | None) -> list[Outcome]:
         existing: dict[str, dict] = {}
+        # A cancelled shipment of the reference does not count: one sent again (released
+        # after a hold) becomes a new shipment.
         found = self.rpc.search_read(
             model,
-            [("reference", "in", [r.reference for r in batch])],
+            [("reference", "in", [r.reference for r in batch]), ("state", "!=", "cancelled")],
             ["reference", "state"],
             order=[("id", "ASC")],
         )

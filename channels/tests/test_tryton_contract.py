@@ -144,6 +144,12 @@ def test_send_orders_creates_a_waiting_shipment_per_order_once():
     assert replay.done()
 
     sent = {e["request"]["method"]: e["request"]["params"] for e in replay.recording["exchanges"]}
+    # Looked up by reference, a cancelled shipment aside (an order sent again gets a new one).
+    lookup = sent["model.stock.shipment.out.search_read"][0]
+    assert lookup == [
+        ["reference", "in", [o["reference"] for o in replay.recording["orders"]]],
+        ["state", "!=", "cancelled"],
+    ]
     # The second run only looked the references up: nothing was created twice.
     methods = [e["request"]["method"] for e in replay.recording["exchanges"]]
     assert methods.count("model.stock.shipment.out.create") == 1

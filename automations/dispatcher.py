@@ -117,6 +117,7 @@ def _new_run(row: Claimed, now: datetime, trigger: str, key: str, channel_id: in
         "target_ids": None,
         "lease_until": None,
         "task_id": "",
+        "progress": None,
         **values,
     }
 

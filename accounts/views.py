@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -76,6 +77,10 @@ def switch_account(request):
     account_id = request.POST.get("account") or None
     if account_id is None:
         request.session.pop(SESSION_KEY, None)
+        # Back to the organization page that asked for no account (never off this site).
+        wanted = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(wanted, {request.get_host()}, request.is_secure()):
+            return redirect(wanted)
         return redirect("home")
     access = account_access(request.user, account_id)
     request.session[SESSION_KEY] = access.account.pk

@@ -267,6 +267,20 @@ def test_organization_pages_ask_for_no_account_to_be_selected(world, client_for)
     assert "Clear the account selection" in response.content.decode()
 
 
+def test_clearing_the_account_opens_the_organization_page_that_asked_for_it(world, client_for):
+    client = client_for(world.org_admin, account=world.acme_us)
+    page = f"/organizations/{world.acme.pk}/"
+    assert client.get(page).status_code == 409
+    response = client.post("/switch-account/", {"account": "", "next": page})
+    assert response.url == page and client.get(page).status_code == 200
+
+
+def test_clearing_the_account_never_sends_a_person_off_the_site(world, client_for):
+    client = client_for(world.org_admin, account=world.acme_us)
+    response = client.post("/switch-account/", {"account": "", "next": "https://evil.example/"})
+    assert response.url == "/"
+
+
 def test_dates_are_shown_in_the_account_timezone_with_the_zone_named(world, client_for):
     client = client_for(world.account_admin, account=world.acme_us)
     body = client.get("/account/main/").content.decode()

@@ -2,6 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: setup run test lint format bench chromium
 
@@ -24,9 +25,14 @@ run: setup
 	$(PY) scripts/run.py
 
 ## Set up and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: setup chromium
+test: setup chromium $(AXE)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+
+## axe-core for tests/browser/test_accessibility.py, pinned by its lock file (when npm is here)
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser/axe --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: tests/browser/test_accessibility.py will skip"; fi
 
 ## Debian's Chromium for the browser tests (never `playwright install`)
 chromium:

@@ -1,6 +1,7 @@
 """Watching long work in a real browser: processing the selected sales orders while the
 3PL answers slowly shows how many are done of how many, updating without a reload, then
-the outcome."""
+the outcome; a Master Product Source change shows its steps while the master channel's
+catalogue is read."""
 
 import threading
 
@@ -14,8 +15,8 @@ from orders.tests.test_workflow import order_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Long enough for a few polls (one a second) while the 3PL takes the orders.
-SLOW_3PL_SECONDS = 3.0
+# Long enough for a few polls (one a second) while a platform answers.
+SLOW_PLATFORM_SECONDS = 3.0
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_processing_selected_orders_shows_its_progress_and_outcome(
     for number in ("W-1", "W-2", "W-3"):
         page.get_by_label(f"Select {number}").check()
 
-    linked.sandbox.faults.update(delay=SLOW_3PL_SECONDS, path="/api/fulfillment-orders", times=1)
+    linked.sandbox.faults.update(delay=SLOW_PLATFORM_SECONDS, path="/api/fulfillment-orders", times=1)
     page.get_by_test_id("process-selected").click()
     box = page.get_by_test_id("progress")
     text = box.locator("[data-progress-text]")
@@ -63,3 +64,39 @@ def test_processing_selected_orders_shows_its_progress_and_outcome(
     # Then the outcome, without a reload.
     expect(text).to_have_text("3 of 3 · 2 sent, 1 on hold", timeout=15_000)
     expect(box.locator("[data-progress-status]")).to_have_text("Partial")
+
+
+# The page records what its progress box shows: Playwright's own reads wait while the
+# browser waits for the posted form's answer, which is when this box is meant to be read.
+RECORD_PROGRESS = """
+document.addEventListener("DOMContentLoaded", () => {
+  const text = document.querySelector("[data-progress-text]");
+  if (!text) return;
+  new MutationObserver(() => window.progressShown(text.textContent)).observe(text, {
+    childList: true, characterData: true, subtree: true,
+  });
+});
+"""
+
+
+def test_a_master_source_change_shows_its_steps_while_the_catalogue_is_read(
+    linked, sign_in_at_account, settings
+):
+    settings.CHANNEL_CONNECTOR_TIMEOUT = 10
+    page = sign_in_at_account(linked.world.account_admin.email, linked.world.acme_us)
+    shown = []
+    page.expose_binding("progressShown", lambda source, text: shown.append(text))
+    page.add_init_script(RECORD_PROGRESS)
+    page.goto("/account/main/")
+    page.get_by_label("Master Product Source", exact=True).select_option(label="Sales Channel")
+    page.get_by_label("Master Product Channel").select_option(label="Marketplace (Sandbox Marketplace)")
+    expect(page.get_by_test_id("progress")).to_be_hidden()  # nothing runs until the person saves
+
+    linked.sandbox.faults.update(delay=SLOW_PLATFORM_SECONDS, path="/api/products", times=1)
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_test_id("master-source-preflight")).to_be_visible()
+    assert "1 of 2 · Reading the master channel's catalogue" in shown
+
+    shown.clear()
+    page.get_by_role("button", name="Confirm and save").click()
+    expect(page.get_by_text("Account saved.")).to_be_visible()

@@ -29,6 +29,11 @@ def saved_progress(run, items, clock=None):
     return seen, run.progress
 
 
+def box(url: str) -> str:
+    """The opening tag of a progress box a page polls at once (not waiting for a form)."""
+    return f'<div class="progress-box" data-testid="progress" data-progress-url="{url}">'
+
+
 def a_run(world, channel=None):
     return JobRun.objects.create(
         account=world.acme_us, channel=channel, job_type=JobType.IMPORT_ORDERS, trigger=Trigger.MANUAL
@@ -114,7 +119,7 @@ def test_processing_selected_orders_is_watched_from_the_list_to_its_outcome(
         response = client.post("/sales-orders/process/", {"order": [o.pk for o in (*orders, held)]})
     row = Progress.objects.get(account=account)
     assert response.url == f"/sales-orders/?progress={row.token}"
-    assert f'data-progress-url="/progress/{row.token}/"' in client.get(response.url).content.decode()
+    assert box(f"/progress/{row.token}/") in client.get(response.url).content.decode()
     answer = client.get(f"/progress/{row.token}/").json()
     assert (answer["done"], answer["total"], answer["finished"]) == (3, 3, True)
     assert (answer["status"], answer["step"]) == ("partial", "2 sent, 1 on hold")
@@ -151,7 +156,7 @@ def test_a_manual_sync_comes_back_watching_its_run(
     run = JobRun.objects.get(trigger=Trigger.MANUAL)
     assert response.url == f"/channels/{linked.threepl.pk}/?run={run.pk}#sync"
     page = client.get(response.url).content.decode()
-    assert f'data-progress-url="/progress/runs/{run.pk}/"' in page
+    assert box(f"/progress/runs/{run.pk}/") in page
     answer = client.get(f"/progress/runs/{run.pk}/").json()
     # The 3PL reports SKU-1 and SKU-2 at NJ1: two records written of two fetched.
     assert (answer["done"], answer["total"], answer["finished"]) == (2, 2, True)

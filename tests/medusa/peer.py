@@ -543,6 +543,12 @@ def serve(port: int, database: str) -> int:
     install(folder / "npm.log")
     with _connect(server) as conn:
         facts = _facts_of(conn, database)
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+    if facts is None and exists:
+        raise PeerError(
+            f"Database {database} exists but was not made by `make medusa`: drop it, "
+            "or name another with MEDUSA_DEV_DATABASE."
+        )
     if facts is None:
         facts = copy_template(server, database, log)
     base_url = f"http://127.0.0.1:{port}"
@@ -611,13 +617,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "order":
         return place_order(args.lines, args.email)
-    if args.command == "install":
-        if shutil.which("node") is None:
-            _log("node is not installed: the Medusa end-to-end tests will be skipped")
+    try:
+        if args.command == "install":
+            if shutil.which("node") is None:
+                _log("node is not installed: the Medusa end-to-end tests will be skipped")
+                return 0
+            install()
             return 0
-        install()
-        return 0
-    return serve(args.port, args.database)
+        return serve(args.port, args.database)
+    except (PeerError, psycopg.OperationalError) as exc:
+        print(f"The Medusa peer did not start: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from accounts.models import Account, User  # noqa: E402
-from automations import progress, workflows  # noqa: E402
+from automations import progress, services, workflows  # noqa: E402
 from automations.jobs.runner import run_job  # noqa: E402
 from automations.models import JobRun, ProgressKind, Trigger  # noqa: E402
 from channels.models import Channel  # noqa: E402
@@ -61,6 +61,15 @@ ORDERS = [
     ("Cy Diaz", "Princeton", [("CAP-NAVY", 3)]),
     ("Dee Ray", "Camden", [("MUG-12OZ", 500)]),
 ]
+
+
+# The account's recurring jobs, so that the schedule has something to show.
+RECURRING = {
+    JobType.IMPORT_ORDERS: {"enabled": True, "period_minutes": 15, "delay_minutes": None},
+    JobType.EXPORT_INVENTORY: {"enabled": True, "period_minutes": 60, "delay_minutes": None},
+    JobType.IMPORT_INVENTORY: {"enabled": True, "period_minutes": 240, "delay_minutes": None},
+    JobType.RECEIVE_SHIPMENTS: {"enabled": True, "period_minutes": 30, "delay_minutes": None},
+}
 
 
 def activity(account: Account) -> dict:
@@ -89,6 +98,7 @@ def activity(account: Account) -> dict:
             },
         )
     person = User.objects.get(email=PERSON)
+    services.save_recurring_jobs(person, account, RECURRING, services.recurring_jobs_version(account))
     runs = {}
     for channel, job_type in ((marketplace, JobType.IMPORT_ORDERS), (threepl, JobType.IMPORT_INVENTORY)):
         run = JobRun.objects.create(

@@ -1,7 +1,9 @@
 """Add the Medusa store that `make medusa` runs to the demo account ACME-US as a sales
 channel: its credentials, its two stock locations mapped to the account's warehouses, the
 jobs that bring its orders in and send tracking back, and our plugin's webhooks aimed at
-the channel. Running it again changes nothing but the webhook target."""
+the channel. By default the channel is of the beta platform, in Webhook mode, so that an
+order shows a minute after it is placed. Running it again changes nothing but the
+webhook target."""
 
 import json
 from pathlib import Path
@@ -26,8 +28,13 @@ LOCATION_WAREHOUSES = {"Newark DC": "NJ", "Reno DC": "RENO"}
 # Orders in, tracking out: what the README's walk-through shows.
 JOBS = (JobType.IMPORT_ORDERS, JobType.EXPORT_TRACKING)
 PERIOD_MINUTES = 5
-WEBHOOK_DELAY_MINUTES = 1
-EMERGENCY_PERIOD_MINUTES = 60
+# Webhook mode: Import Orders a minute after an event, and every hour in case one was
+# lost; Export Tracking has no Medusa event (the shipment happens here), so its emergency
+# period is what sends tracking, every 15 minutes.
+WEBHOOK_JOBS = {
+    JobType.IMPORT_ORDERS: {"enabled": True, "webhook_delay_minutes": 1, "emergency_period_minutes": 60},
+    JobType.EXPORT_TRACKING: {"enabled": True, "webhook_delay_minutes": None, "emergency_period_minutes": 15},
+}
 
 
 class Command(BaseCommand):
@@ -40,6 +47,12 @@ class Command(BaseCommand):
             help="The file `make medusa` wrote (default: %(default)s)",
         )
         parser.add_argument("--account", default="ACME-US", help="The account's code (default: %(default)s)")
+        parser.add_argument(
+            "--platform",
+            choices=("medusa_beta", "medusa"),
+            default="medusa_beta",
+            help="medusa_beta: Webhook mode; medusa: the account's Recurring Jobs (default: %(default)s)",
+        )
 
     def handle(self, *args, **options):
         peer = self._read_peer(Path(options["peer"]))
@@ -47,7 +60,7 @@ class Command(BaseCommand):
         if account is None:
             raise CommandError(f"No account {options['account']}: run `manage.py seed_demo` first.")
         try:
-            channel = self._channel(account, peer)
+            channel = self._channel(account, peer, options["platform"])
         except ValidationError as exc:
             raise CommandError(f"The channel was not added: {exc.message_dict}") from exc
         reached, message = services.test_connection(None, channel)
@@ -73,7 +86,7 @@ class Command(BaseCommand):
         return peer
 
     @transaction.atomic
-    def _channel(self, account: Account, peer: dict) -> Channel:
+    def _channel(self, account: Account, peer: dict, platform: str) -> Channel:
         channel = Channel.objects.filter(account=account, name=CHANNEL_NAME).first()
         if channel is not None:
             self.stdout.write(f"Channel {CHANNEL_NAME} exists at {account.code}: kept as it is.")
@@ -83,7 +96,7 @@ class Command(BaseCommand):
             account,
             kind="sales",
             name=CHANNEL_NAME,
-            platform="medusa",
+            platform=platform,
             credentials={"base_url": peer["base_url"], "api_key": peer["api_key"]},
         )
         for location, code in LOCATION_WAREHOUSES.items():
@@ -95,17 +108,14 @@ class Command(BaseCommand):
         return channel
 
     def _schedule(self, channel: Channel) -> None:
-        """A beta platform's channel gets Webhook mode (an order arrives a minute after its
-        event); a stable one follows the account's Recurring Jobs, whose jobs are only
-        switched on here, never changed when a person already set them."""
+        """A beta platform's channel gets Webhook mode; a stable one follows the account's
+        Recurring Jobs, whose jobs are only switched on here, never changed when a person
+        already set them."""
         if channel.platform_info.stability == Stability.BETA:
-            job = {
-                "enabled": True,
-                "webhook_delay_minutes": WEBHOOK_DELAY_MINUTES,
-                "emergency_period_minutes": EMERGENCY_PERIOD_MINUTES,
-            }
-            save_channel_automation(None, channel, Mode.WEBHOOK, dict.fromkeys(JOBS, job), None)
-            self.stdout.write("Webhook mode: Import Orders and Export Tracking run a minute after an event")
+            save_channel_automation(None, channel, Mode.WEBHOOK, WEBHOOK_JOBS, None)
+            self.stdout.write(
+                "Webhook mode: Import Orders a minute after Medusa's event, Export Tracking every 15 minutes"
+            )
             return
         rows = {row.job_type: row for row in stable_job_rows(channel.account)}
         off = [jt for jt in JOBS if jt in rows and not rows[jt].setting.enabled]

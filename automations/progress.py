@@ -99,7 +99,7 @@ def run_snapshot(run: JobRun) -> dict:
 def _run_step(run: JobRun, progress: dict) -> str:
     if run.status == RunStatus.QUEUED:
         return "Waiting for a worker"
-    return "Writing records" if progress.get("total") else "Reading from the platform"
+    return "Writing records" if progress.get("total") else "Calling the platform"
 
 
 def progress_snapshot(progress: Progress) -> dict:

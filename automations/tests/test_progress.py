@@ -70,6 +70,8 @@ def test_run_endpoint_answers_the_runs_progress_and_outcome(world, client_for):
         None,
         "Waiting for a worker",
     )
+    JobRun.objects.filter(pk=run.pk).update(status="running")
+    assert client.get(f"/progress/runs/{run.pk}/").json()["step"] == "Calling the platform"
     JobRun.objects.filter(pk=run.pk).update(status="running", progress={"done": 5, "total": 40})
     running = client.get(f"/progress/runs/{run.pk}/").json()
     assert (running["done"], running["total"], running["step"]) == (5, 40, "Writing records")

@@ -19,6 +19,7 @@ port (its virtualenv and template are built first if missing).
 
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -284,7 +285,8 @@ def main() -> int:
     from peers.tryton.rpc import TrytonRpc, Warehouse
 
     started = time.perf_counter()
-    peer = start_peer(tempfile.mkdtemp(prefix="bench-tryton-"))
+    workdir = tempfile.mkdtemp(prefix="bench-tryton-")
+    peer = start_peer(workdir)
     print(f"Tryton {peer.url} up in {time.perf_counter() - started:.1f} s ({peer.timings})")
     try:
         _fresh_database()
@@ -335,6 +337,7 @@ def main() -> int:
         assert bare_read >= ORDERS, bare_read
     finally:
         peer.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     def line(what, job_s, connector_s, calls, wait, bare_s, bare_calls, peak):
         ratio = connector_s / bare_s

@@ -1,15 +1,16 @@
 """The README's Medusa walk-through against a real Medusa: `add_medusa_channel` adds the
-store, Test connection reaches it, an order placed there is announced by our plugin and
-imported with its lines."""
+store, Test connection reaches it, an order placed there is announced by our plugin, arms
+the channel's Webhook-mode Import Orders, and is imported with its lines."""
 
 import io
 import json
 import time
+from datetime import timedelta
 
 from django.core.management import call_command
 
 from automations.jobs.runner import run_job
-from automations.models import JobRun
+from automations.models import JobRun, ScheduleEntry, ScheduleKind, row_key
 from channels.models import Channel, WebhookEvent
 from orders.models import SalesOrder
 
@@ -44,6 +45,11 @@ def test_the_readme_walk_through_brings_a_medusa_order_into_the_demo(
             time.sleep(0.2)
     finally:
         medusa_peer.stop_webhooks()
+
+    # Webhook mode: the event armed Import Orders for a minute after it arrived.
+    event = next(e for e in WebhookEvent.objects.filter(channel=channel) if placed["id"] in e.entity_ids)
+    armed = ScheduleEntry.objects.get(key=row_key(ScheduleKind.WEBHOOK, channel.pk, "import_orders"))
+    assert armed.next_run_at == event.received_at + timedelta(minutes=1)
 
     run_job(
         JobRun.objects.create(

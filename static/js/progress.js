@@ -32,6 +32,8 @@
     if (data.step) parts.push(data.step);
     text.textContent = parts.join(" · ");
     box.dataset.finished = data.finished ? "true" : "false";
+    var done = box.querySelector("[data-progress-done]");
+    if (done) done.hidden = !data.finished;
   }
 
   function changed(field) {

@@ -13,7 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from playwright.sync_api import expect
 
 from accounts import tabs
-from automations.models import JobRun, Trigger
+from automations import progress
+from automations.models import JobRun, ProgressKind, ProgressStatus, Trigger
 from catalog.models import Product
 from channels import services as channel_services
 from channels.platforms import JobType
@@ -45,6 +46,7 @@ NOT_PAGES = {
 WITHOUT_ACCOUNT = {"login", "home", "organizations", "organization_edit", "organization_account",
                    "organization_account_tab", "api-docs"}  # fmt: skip
 ROLES = ("org_admin", "supervisor", "account_admin", "account_user")
+WATCHING = "watching"
 
 
 def named_routes() -> set[str]:
@@ -101,6 +103,8 @@ def objects(world):
         counts={"imported": 3},
         messages=["One order was refused."],
     )
+    processed = progress.start(account, ProgressKind.SALES_ORDERS, 3)
+    progress.finish(processed.pk, ProgressStatus.PARTIAL, "2 sent, 1 on hold")
     org, acc = {"org_id": world.acme.pk}, {"org_id": world.acme.pk, "account_id": account.pk}
     slugs = [tab.slug for tab in tabs.all_tabs()]
     channels = [{"channel_id": c.pk} for c in (sales, beta, threepl)]
@@ -117,6 +121,8 @@ def objects(world):
         "sales_order_detail": [{"order_id": order.pk}],
         "purchase_order_detail": [{"po_id": po.pk}],
         "job_run": [{"run_id": run.pk}],
+        # Not routes: pages watching finished work, their progress boxes shown.
+        WATCHING: [f"/sales-orders/?progress={processed.token}", f"/channels/{sales.pk}/?run={run.pk}"],
     }
 
 
@@ -198,6 +204,10 @@ def test_every_page_has_no_serious_or_critical_violation(role, world, objects, a
                 continue  # not this role's page (403/404), or one that sends it elsewhere
             checked += 1
             problems += [(person.email, url, v) for v in violations(page)]
+    for url in objects[WATCHING]:
+        page.goto(url)
+        page.wait_for_selector("[data-progress-url][data-finished=true]")
+        problems += [(person.email, url, v) for v in violations(page)]
     assert checked >= 10, f"only {checked} pages answered {person.email}"
     assert not problems, readable(problems)
 

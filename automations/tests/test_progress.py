@@ -96,6 +96,12 @@ def test_progress_endpoints_are_404_to_other_tenants_and_need_a_sign_in(world, c
     assert own.get("/progress/runs/99999999/").status_code == 404
 
 
+def test_an_org_admin_watches_an_account_of_the_organization_without_selecting_it(world, client_for):
+    # The Account page is also reached through Organizations, with no account selected.
+    row = progress.start(world.acme_us, ProgressKind.MASTER_SOURCE, 2)
+    assert client_for(world.org_admin).get(f"/progress/{row.token}/").json()["total"] == 2
+
+
 def test_an_account_user_of_another_account_is_404_too(world, client_for):
     eu_user = User.objects.create_user(email="user@acme-eu.test", password="x")
     RoleAssignment.objects.create(user=eu_user, role=Role.ACCOUNT_USER, account=world.acme_eu)

@@ -5,7 +5,15 @@ can do once."""
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.api_auth", "bench.scheduler", "bench.pii", "bench.push", "bench.load", "bench.tryton"]
+BENCHMARKS = [
+    "bench.api_auth",
+    "bench.scheduler",
+    "bench.pii",
+    "bench.push",
+    "bench.load",
+    "bench.tryton",
+    "bench.medusa",
+]
 
 
 def main() -> int:

@@ -145,9 +145,10 @@ class MedusaConnector(Connector):
         """Medusa's JSON answer; its refusals become errors that say what to do."""
         try:
             return self.http.request(method, path, data=data, params=dict(query) or None)
-        except ConnectorAuthError as exc:
+        except ConnectorAuthError:
             raise ConnectorAuthError(
-                f"Medusa refused the secret API key: {exc} Check the key in the channel's credentials."
+                f"Medusa refused the secret API key ({method} {path}): enter a secret key (sk_…) "
+                "of this store in the channel's credentials."
             ) from None
         except ConnectorHttpError as exc:
             if exc.status == 409:

@@ -292,5 +292,14 @@ def test_a_burst_of_plugin_webhooks_within_the_delay_is_one_import(
     assert dispatch_due(row.next_run_at, publish=publish) == 1
     runs = list(JobRun.objects.filter(channel=channel))
     assert len(runs) == 1 and runs[0].trigger == Trigger.WEBHOOK
-    assert runs[0].counts.get("imported") == 3, runs[0].messages
-    assert set(SalesOrder.objects.filter(channel=channel).values_list("external_id", flat=True)) == wanted
+    # The shared store's late events of earlier tests (an order updated, cancelled) may
+    # ride along: the one run takes every waiting event, ours among them.
+    assert runs[0].status == RunStatus.SUCCESS and runs[0].counts.get("imported", 0) >= 3, runs[0].messages
+    stored_ids = list(SalesOrder.objects.filter(channel=channel).values_list("external_id", flat=True))
+    assert wanted <= set(stored_ids) and len(stored_ids) == len(set(stored_ids))
+    placed_events = [
+        e
+        for e in WebhookEvent.objects.filter(channel=channel, topic="order.placed")
+        if set(e.entity_ids) & wanted
+    ]
+    assert len(placed_events) == 3 and {e.job_run_id for e in placed_events} == {runs[0].pk}

@@ -338,6 +338,10 @@ def main(argv=None) -> int:
             print(f"Tryton virtualenv: {VENV} ({venv_s:.1f} s); template: {template} ({template_s:.1f} s)")
             return 0
         peer = start_peer(args.workdir, port=args.port, fresh=args.fresh)
+    except PeerUnavailable as error:
+        print(error, file=sys.stderr)
+        # `make test` goes on without it: the Tryton tests then skip, saying why.
+        return 0 if args.command == "setup" else 1
     except PeerError as error:
         print(error, file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from demo.data import CATALOG
+from peers.tryton import peer as peer_module
 from peers.tryton.peer import SEED
 from peers.tryton.peer import __file__ as PEER_SCRIPT
 from peers.tryton.rpc import TrytonRpc, TrytonRpcError
@@ -103,3 +104,27 @@ def test_ship_command_ships_the_open_shipments_of_a_reference(tryton_peer, tryto
     again = subprocess.run([*command, "PEER-CLI-1"], capture_output=True, text=True, timeout=120)  # noqa: S603
     assert again.returncode == 1
     assert "No open customer shipment has the reference PEER-CLI-1" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("requirement", "error"),
+    [
+        # No index reachable (here: none allowed): the tests may skip, saying so.
+        ("trytond==8.2.1", peer_module.PeerUnavailable),
+        # A broken requirements file is a failure, never a skip.
+        ("-r no-such-file.txt", peer_module.PeerError),
+    ],
+)
+def test_a_failed_install_says_whether_tryton_is_unavailable_or_broken(
+    requirement, error, tmp_path, monkeypatch
+):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(requirement + "\n")
+    monkeypatch.setattr(peer_module, "VENV", tmp_path / "venv")
+    monkeypatch.setattr(peer_module, "REQUIREMENTS", requirements)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
+    with pytest.raises(error) as failed:
+        peer_module.ensure_venv()
+    assert (type(failed.value) is peer_module.PeerUnavailable) == (error is peer_module.PeerUnavailable)
+    assert not (tmp_path / "venv").exists()  # nothing half-installed is left to be trusted

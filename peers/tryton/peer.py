@@ -243,6 +243,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _logged_in(url: str) -> bool:
     body = json.dumps({"id": 1, "method": "common.db.login", "params": [USER, {"password": PASSWORD}, "en"]})
     request = urllib.request.Request(  # noqa: S310 - our own peer's http URL
@@ -260,6 +269,8 @@ def start_peer(workdir, port: int | None = None, fresh: bool = True) -> Peer:
 
     `fresh=False` keeps a database already in `workdir` (a person's demo peer survives a
     restart); tests always start from a fresh copy."""
+    if port and not _port_free(port):
+        raise PeerError(f"Port {port} is taken (another `make tryton`?): stop it or choose --port.")
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     timings = {"venv_install_s": ensure_venv()}

@@ -128,3 +128,10 @@ def test_a_failed_install_says_whether_tryton_is_unavailable_or_broken(
         peer_module.ensure_venv()
     assert (type(failed.value) is peer_module.PeerUnavailable) == (error is peer_module.PeerUnavailable)
     assert not (tmp_path / "venv").exists()  # nothing half-installed is left to be trusted
+
+
+def test_a_taken_port_is_refused_before_anything_is_copied(tryton_peer, tmp_path):
+    port = int(tryton_peer.url.rsplit(":", 1)[1].strip("/"))
+    with pytest.raises(peer_module.PeerError, match=f"Port {port} is taken"):
+        peer_module.start_peer(tmp_path / "second", port=port)
+    assert not (tmp_path / "second").exists()

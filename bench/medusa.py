@@ -15,6 +15,18 @@ tests/medusa/peer.py from a copy of its template database (needs node and Postgr
    third with nothing changed, beside one call per SKU per location (measured on
    BENCH_NAIVE_SAMPLE levels and extrapolated).
 
+Measured here (2 cores shared with other sessions, 2026-12-04, two runs): seeding 5,000
+orders 80-432 s; bare paging 33 s (mean of 28.7 and 37.2; 78-116 s on a busier machine);
+the connector's read alone 28.7 s (0.87x: keyset pages cost what offset pages cost);
+Import Orders 157.7 s = 4.78x (290 s = 2.99x in the busier run): the target is NOT met,
+and the excess is the portal storing the orders (13.7 ms an order measured alone under
+cProfile: the carrier validation 6.3 ms, re-reading the account's validation rules and
+the carrier catalogue for every order, and store_sales_order 5.5 ms); peak RSS 112 MB
+paging, 119 MB connector read, 130 MB Import Orders; second run 0 imported, 101 known
+again (the 1 s overlap at 100 orders a second), 2 calls. Export Inventory of 4,000 levels:
+31 calls, 12.8 s creating them; 30 calls, 21.8 s updating every one; 22 calls, 2.6 s
+when nothing changed; one call per level would be 4,000 calls, ~540 s (135 ms each).
+
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_medusa,
 recreated; Medusa's copy goes on the same server), BENCH_ORDERS, BENCH_SKUS,
 BENCH_NAIVE_SAMPLE (100).

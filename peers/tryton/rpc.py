@@ -196,14 +196,19 @@ class Warehouse:
         return shipment
 
     def ship(
-        self, shipment_ids: list[int], carrier: str | None = None, tracking: str | dict | None = None
+        self,
+        shipment_ids: list[int],
+        carrier: str | None = None,
+        tracking: str | dict | None = None,
+        packages: bool = False,
     ) -> None:
         """Assign, pick, pack and do customer shipments, as the warehouse ships them.
 
         `tracking` is one reference for all, or {shipment id: reference}. `carrier` (a
         seeded carrier's name) is set at packing; without it a shipment keeps its own, or
-        gets DHL when it has none (Tryton warns at packing without one). Raises when stock
-        is short.
+        gets DHL when it has none (Tryton warns at packing without one). With `packages`
+        each shipment's moves go into one box that carries the tracking reference (as
+        stock_package_shipping does), the shipment itself none. Raises when stock is short.
         """
         ids = list(shipment_ids)
         rows = self.rpc.read("stock.shipment.out", ids, ["state", "carrier"])
@@ -221,6 +226,9 @@ class Warehouse:
         values = {}
         if carrier:
             values["carrier"] = self.info["carriers"][carrier]["id"]
+        if packages:
+            self._box(ids, tracking)
+            tracking = None
         if isinstance(tracking, dict):
             # Tryton's write takes (ids, values) pairs: one call for every shipment's own number.
             pairs = [
@@ -234,6 +242,22 @@ class Warehouse:
                 self.rpc.write("stock.shipment.out", ids, values)
         self.rpc.model("stock.shipment.out", "pack", ids)
         self.rpc.model("stock.shipment.out", "do", ids)
+
+    def _box(self, ids: list[int], tracking: str | dict | None) -> None:
+        rows = self.rpc.read("stock.shipment.out", ids, ["outgoing_moves"])
+        self.rpc.create(
+            "stock.package",
+            [
+                {
+                    "company": self.info["company"],
+                    "type": self.info["package_type"],
+                    "shipment": f"stock.shipment.out,{row['id']}",
+                    "moves": [["add", row["outgoing_moves"]]],
+                    "shipping_reference": tracking.get(row["id"]) if isinstance(tracking, dict) else tracking,
+                }
+                for row in rows
+            ],
+        )
 
     def cancel_customer_shipments(self, shipment_ids: list[int]) -> None:
         self.rpc.model("stock.shipment.out", "cancel", list(shipment_ids))

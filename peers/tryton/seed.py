@@ -139,6 +139,8 @@ def _seed(pool, transaction, seed: dict) -> dict:
                 "output": warehouse.output_location.id,
             }
 
+        # Packing into packages needs a package type; stock_package seeds none.
+        (box,) = pool.get("stock.package.type").create([{"name": seed["package_type"]}])
         carriers = {}
         for values in seed["carriers"]:
             (service,) = template_model.create(
@@ -236,6 +238,7 @@ def _seed(pool, transaction, seed: dict) -> dict:
         },
         "parties": parties,
         "carriers": carriers,
+        "package_type": box.id,
         "products": products,
         "stock": stock,
     }

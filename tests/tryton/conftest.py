@@ -19,8 +19,8 @@ database, so each test uses references of its own and compares quantities before
           "service": "UPS Ground", "code": "03"}} (carrier ids, their service product
           ids, names and codes)
         - `locations`: {"supplier", "customer", "lost_found"}; `company`, `currency`
-          (USD id), `units`: {"unit", "kg", "g", "cm", "mm"} (product.uom ids),
-          `countries`: {"US": id, …}
+          (USD id), `package_type` (the "Box" stock.package.type id); `units`: {"unit",
+          "kg", "g", "cm", "mm"} (product.uom ids), `countries`: {"US": id, …}
     - `warehouses` (= info["warehouses"]), `products` (= info["products"])
     Skips (with pip's reason) only when the Tryton virtualenv cannot be installed.
 - `tryton_rpc` → `peers.tryton.rpc.TrytonRpc` logged in as the admin: `call(method,
@@ -33,9 +33,11 @@ database, so each test uses references of its own and compares quantities before
   HTTP 401 (not a JSON-RPC error).
 - `tryton_warehouse` → `peers.tryton.rpc.Warehouse(tryton_rpc, info)`, acting "as the
   warehouse":
-    - `ship(shipment_ids, carrier=None, tracking="1Z…" | {id: ref} | None)`: wait if
-      draft → assign_try (raises TrytonRpcError if stock is short) → pick → set carrier
-      (None: keep the shipment's, DHL if it has none) and shipping_reference → pack → do
+    - `ship(shipment_ids, carrier=None, tracking="1Z…" | {id: ref} | None,
+      packages=False)`: wait if draft → assign_try (raises TrytonRpcError if stock is
+      short) → pick → set carrier (None: keep the shipment's, DHL if it has none) and
+      shipping_reference → pack → do; with `packages=True` the tracking goes on one
+      stock.package per shipment (all its moves) instead of the shipment
     - `cancel_customer_shipments(ids)`
     - `create_customer_shipment(warehouse, {sku: qty}, reference)` → id (waiting)
     - `create_supplier_shipment(warehouse, {sku: qty}, reference)` → id (draft)

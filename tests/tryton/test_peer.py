@@ -135,3 +135,15 @@ def test_a_taken_port_is_refused_before_anything_is_copied(tryton_peer, tmp_path
     with pytest.raises(peer_module.PeerError, match=f"Port {port} is taken"):
         peer_module.start_peer(tmp_path / "second", port=port)
     assert not (tmp_path / "second").exists()
+
+
+def test_warehouse_ships_in_a_box_carrying_the_tracking(tryton_warehouse, tryton_rpc):
+    shipment = tryton_warehouse.create_customer_shipment("East", {"MUG-12OZ": 1, "CAP-NAVY": 2}, "PEER-BOX-1")
+    tryton_warehouse.ship([shipment], tracking="1ZBOX1", packages=True)
+    (done,) = tryton_rpc.read(
+        "stock.shipment.out", [shipment], ["state", "shipping_reference", "root_packages"]
+    )
+    assert (done["state"], done["shipping_reference"]) == ("done", None)
+    (box,) = tryton_rpc.read("stock.package", done["root_packages"], ["shipping_reference", "moves"])
+    assert box["shipping_reference"] == "1ZBOX1"
+    assert len(box["moves"]) == 2

@@ -22,6 +22,8 @@ database, so each test uses references of its own and compares quantities before
           (USD id), `package_type` (the "Box" stock.package.type id); `units`: {"unit",
           "kg", "g", "cm", "mm"} (product.uom ids), `countries`: {"US": id, …}
     - `warehouses` (= info["warehouses"]), `products` (= info["products"])
+    - `workdir` (its database, `trytond.log`, `ready.json`), `timings` (install,
+      template, copy and start seconds), `stop()`
     Skips (with pip's reason) only when the Tryton virtualenv cannot be installed.
 - `tryton_rpc` → `peers.tryton.rpc.TrytonRpc` logged in as the admin: `call(method,
   *params, context=None)`, `model(name, method, *params)`, `search_read(name, domain,

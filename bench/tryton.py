@@ -53,7 +53,10 @@ def _setup() -> None:
         DEBUG="false",
         SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-only-" + "x" * 50,
     )
-    os.environ.pop("REDIS_URL", None)  # no worker here: the jobs run in this process
+    # No worker here: the jobs run in this process, and whatever they queue stays in a
+    # broker folder of the benchmark's own.
+    os.environ.pop("REDIS_URL", None)
+    os.environ["OMS_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-tryton-var-")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -347,6 +350,7 @@ def main() -> int:
     finally:
         peer.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(os.environ["OMS_VAR_DIR"], ignore_errors=True)
 
     def line(what, job_s, connector_s, calls, wait, bare_s, bare_calls, peak):
         ratio = connector_s / bare_s

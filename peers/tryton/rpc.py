@@ -76,7 +76,7 @@ class TrytonRpc:
     def __init__(self, url: str, database: str, user: str, password: str, timeout: float = 60):
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"Tryton URL must be http(s): {url!r}")
-        self.base = url.rstrip("/") + "/"
+        self.endpoint = f"{url.rstrip('/')}/{database}/rpc/"
         self.database = database
         self.user = user
         self.password = password
@@ -86,12 +86,12 @@ class TrytonRpc:
         self.context = {}
         self._id = 0
 
-    def _post(self, path: str, method: str, params: list, authorization=None):
+    def _post(self, method: str, params: list, authorization=None):
         self._id += 1
         self.calls += 1
         body = json.dumps({"id": self._id, "method": method, "params": params}, default=_encode)
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            self.base + path, data=body.encode(), headers={"Content-Type": "application/json"}
+            self.endpoint, data=body.encode(), headers={"Content-Type": "application/json"}
         )
         if authorization:
             request.add_header("Authorization", authorization)
@@ -103,16 +103,12 @@ class TrytonRpc:
 
     def login(self) -> None:
         # [user id, session key, bus URL]; a wrong password is an HTTP 401, too many a 429.
-        uid, session, _bus = self._post(
-            f"{self.database}/rpc/", "common.db.login", [self.user, {"password": self.password}, "en"]
-        )
+        uid, session, _bus = self._post("common.db.login", [self.user, {"password": self.password}, "en"])
         token = base64.b64encode(f"{self.user}:{uid}:{session}".encode()).decode()
         self._authorization = f"Session {token}"
         # As Tryton's client does: every call carries the user's preferences as context
         # (the company, without which company-dependent prices and costs read as None).
-        self.context = self._post(
-            f"{self.database}/rpc/", "model.res.user.get_preferences", [True, {}], self._authorization
-        )
+        self.context = self._post("model.res.user.get_preferences", [True, {}], self._authorization)
 
     def call(self, method: str, *params, context: dict | None = None):
         """`call("model.stock.shipment.out.search", domain)`: the context comes last."""
@@ -120,13 +116,13 @@ class TrytonRpc:
             self.login()
         args = [*params, {**self.context, **(context or {})}]
         try:
-            return self._post(f"{self.database}/rpc/", method, args, self._authorization)
+            return self._post(method, args, self._authorization)
         except urllib.error.HTTPError as error:
             # 401/403: the session expired (Tryton drops idle ones): log in once more.
             if error.code not in (401, 403):
                 raise
             self.login()
-            return self._post(f"{self.database}/rpc/", method, args, self._authorization)
+            return self._post(method, args, self._authorization)
 
     def model(self, name: str, method: str, *params, context: dict | None = None):
         return self.call(f"model.{name}.{method}", *params, context=context)

@@ -13,5 +13,5 @@ urlpatterns = [
     path("audit-log/", api.AuditLogView.as_view(), name="api-audit-log"),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    re_path(r"^(?s:.*)$", api.NotFoundView.as_view()),  # (?s): paths with a newline too
+    re_path(r"^[\s\S]*$", api.NotFoundView.as_view()),  # newlines too; (?s:) breaks reverse()
 ]

@@ -3,7 +3,7 @@ not delivered before, the API validation rules on an arriving record, and the po
 document a platform record refers to."""
 
 from orders.models import pk_from_reference
-from orders.validation import ValidationOutcome, check_carrier_codes
+from orders.validation import ValidationOutcome
 
 from .runner import JobContext
 
@@ -34,7 +34,7 @@ def carrier_check(ctx: JobContext, document: str, incoming, label: str) -> Valid
     """The account's API validation rules on an arriving record's carrier and service
     codes, as the REST API applies them; None when an Error rule refuses the record
     (counted and noted under `label`, nothing is stored)."""
-    check = check_carrier_codes(ctx.account, document, incoming.carrier_code, incoming.service_code)
+    check = ctx.carrier_rules.check(document, incoming.carrier_code, incoming.service_code)
     if check.errors:
         ctx.report.counts["rejected"] += 1
         ctx.report.note(f"{label} was refused: {check.error_text()}")

@@ -13,6 +13,7 @@ de-duplicates on. The handlers live beside this module, one per job type
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
@@ -26,6 +27,7 @@ from channels.models import Channel
 from channels.platforms import JobType
 from channels.selectors import product_job_warning, sync_cursor
 from channels.services import advance_cursor
+from orders.validation import CarrierRules
 
 from .. import leases, progress
 from ..models import JobRun, RunStatus
@@ -92,6 +94,11 @@ class JobContext:
     @property
     def account(self):
         return self.channel.account
+
+    @cached_property
+    def carrier_rules(self) -> CarrierRules:
+        """The account's API validation rules and carriers, read once per run."""
+        return CarrierRules(self.account)
 
     def ledger(self, reason: str, note: str = "") -> LedgerContext:
         return LedgerContext(

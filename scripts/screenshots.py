@@ -53,7 +53,7 @@ from orders.workflow import Actor  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PERSON = "admin@acme-us.test"
-VIEWPORT = {"width": 1280, "height": 860}
+VIEWPORT = {"width": 1440, "height": 900}
 # Demo customers' orders; the last asks more than the stock, so the workflow holds it.
 ORDERS = [
     ("Ann Lee", "Newark", [("TSHIRT-BLK-M", 2)]),

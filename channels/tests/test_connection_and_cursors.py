@@ -225,9 +225,7 @@ def test_each_channel_and_job_type_has_its_own_cursor(linked, scripted):
 # Cancelled at the channel ----------------------------------------------------------------
 
 
-def test_an_order_cancelled_at_the_channel_is_cancelled_here_and_a_new_one_never_imported(
-    linked, scripted
-):
+def test_an_order_cancelled_at_the_channel_is_cancelled_here_and_a_new_one_never_imported(linked, scripted):
     scripted.script = [
         Fetched(items=[order("1")]),
         Fetched(items=[order("1", cancelled=True), order("2", cancelled=True)]),

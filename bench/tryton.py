@@ -12,14 +12,17 @@ waiting for Tryton, and memory (the process's peak RSS, and the peak of Python
 allocations during each job, so growth with the number of orders shows).
 Target: the connector's time at most 1.5 × the bare client's; memory flat.
 
-Measured here (2 cores shared with other sessions, load 8–16, PostgreSQL): 1,000 orders:
-Send Orders job 292 s, connector 233 s in 69 calls (231 s of it waiting for Tryton) vs
-bare 302 s in 42 calls, 0.77×; the warehouse shipped them in 647 s; Receive Shipments
-job 756 s (the portal recording 1,000 shipments), connector 54 s in 13 calls vs bare 38 s
-in 9 calls, 1.43×; Python allocations peak 9 MB a job, RSS 106 → 120 MB. 200 orders:
-0.84× and 0.72×, peak 3 MB, RSS 106 → 109 MB. Tryton's time dominates (its creates and
-buttons on SQLite); memory grows with the run's size (every changed shipment is read
-before parsing), by a few kB per order.
+Measured here (2 cores shared with other sessions, PostgreSQL), 1,000 orders, two runs:
+- load 8–16: Send Orders job 292 s, connector 233 s in 69 calls vs bare 302 s in 42
+  calls, 0.77×; the warehouse shipped them in 647 s; Receive Shipments job 756 s,
+  connector 54 s in 13 calls vs bare 38 s in 9 calls, 1.43×;
+- load 2–6 (after the jobs read carrier rules once per run): Send Orders job 171 s,
+  connector 149 s vs bare 107 s, 1.40×; shipped in 169 s; Receive Shipments job 135 s,
+  connector 12.2 s vs bare 11.1 s, 1.10×.
+Both: the connector's time is almost all waiting for Tryton (its creates and buttons on
+SQLite); Python allocations peak 8–9 MB a job (3 MB at 200 orders), RSS 104 → 117 MB
+(104 → 106 MB at 200): memory grows with the run's size (every changed shipment is read
+before parsing), by a few kB per order, not flat.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_tryton,
 recreated), BENCH_ORDERS (1,000). Tryton: a fresh copy of the peer's template on a free

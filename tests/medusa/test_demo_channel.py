@@ -48,7 +48,13 @@ def test_the_readme_walk_through_brings_a_medusa_order_into_the_demo(
 
     # Webhook mode: the event armed Import Orders for a minute after it arrived.
     event = next(e for e in WebhookEvent.objects.filter(channel=channel) if placed["id"] in e.entity_ids)
-    armed = ScheduleEntry.objects.get(key=row_key(ScheduleKind.WEBHOOK, channel.pk, "import_orders"))
+    # The endpoint arms the job once the event's row committed (a receiver on commit, in
+    # the live server's thread): wait for it rather than read in between.
+    key = row_key(ScheduleKind.WEBHOOK, channel.pk, "import_orders")
+    deadline = time.monotonic() + 30
+    while (armed := ScheduleEntry.objects.get(key=key)).next_run_at is None:
+        assert time.monotonic() < deadline, "the webhook job was not armed"
+        time.sleep(0.2)
     assert armed.next_run_at == event.received_at + timedelta(minutes=1)
 
     run_job(

@@ -280,9 +280,13 @@ def test_a_burst_of_plugin_webhooks_within_the_delay_is_one_import(
             break
         time.sleep(0.2)
     assert wanted <= named, "the plugin's order.placed events did not all arrive"
-    row = ScheduleEntry.objects.get(kind=ScheduleKind.WEBHOOK, channel=channel)
+    # Each event arms the job once its row committed (on commit, in the live server's
+    # thread): wait for the arming rather than read in between.
+    while (row := ScheduleEntry.objects.get(kind=ScheduleKind.WEBHOOK, channel=channel)).next_run_at is None:
+        assert time.monotonic() < deadline + 30, "the webhook job was not armed"
+        time.sleep(0.2)
     first = WebhookEvent.objects.filter(channel=channel).order_by("received_at").first().received_at
-    assert row.next_run_at is not None and row.next_run_at >= first
+    assert row.next_run_at >= first
 
     def publish(messages):
         for message in messages:

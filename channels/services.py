@@ -49,8 +49,10 @@ def _clean_credentials(platform: str, credentials: dict | None) -> dict:
     }
     errors = {}
     for name, value in cleaned.items():
-        if len(value) > MAX_CREDENTIAL_LENGTH or "\x00" in value:
+        if len(value) > MAX_CREDENTIAL_LENGTH:
             errors[name] = [f"Enter at most {MAX_CREDENTIAL_LENGTH} characters."]
+        elif "\x00" in value:
+            errors[name] = ["Remove the NUL character."]
         elif fields[name].url and not _is_http_url(value):
             errors[name] = ["Enter an http:// or https:// URL, e.g. https://shop.example.com."]
     if errors:
@@ -230,9 +232,7 @@ def test_connection(actor: User | None, channel: Channel, http=None) -> tuple[bo
         return False, "The channel has no credentials: enter them, save, then test again."
     try:
         return True, connector_for(channel, http=http).test_connection()
-    except ConnectorError as exc:
-        return False, str(exc)
-    except crypto.SecretUnreadable as exc:
+    except (ConnectorError, crypto.SecretUnreadable) as exc:
         return False, str(exc)
 
 

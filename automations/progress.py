@@ -39,6 +39,21 @@ def track(run: JobRun, items: Iterable, *, clock: Callable[[], float] = time.mon
     _save_run(run, total, total)
 
 
+def track_pages(run: JobRun, pages: Iterable) -> Iterator:
+    """Yield a read's `pages` (Fetched, each taken when the caller is done with the one
+    before), saving the run's progress after each: the records handled of the total the
+    platform announced on its first page, or of those read so far."""
+    done, total = 0, 0
+    _save_run(run, 0, 0)
+    for page in pages:
+        size = len(page.items) + len(page.messages)
+        total = max(total, page.expected or 0, done + size)
+        _save_run(run, done, total)
+        yield page
+        done += size
+    _save_run(run, done, max(total, done))
+
+
 def _save_run(run: JobRun, done: int, total: int) -> None:
     run.progress = {"done": done, "total": total}
     JobRun.objects.filter(pk=run.pk).update(progress=run.progress)

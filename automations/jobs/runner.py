@@ -126,6 +126,10 @@ class JobContext:
         """The fetched records to write, the run's progress saved on the way."""
         return progress.track(self.run, records)
 
+    def track_pages(self, pages):
+        """A read's pages as they come, the run's progress saved after each."""
+        return progress.track_pages(self.run, pages)
+
     def location_to_warehouse(self) -> dict:
         return {m.location: m.warehouse for m in self.channel.warehouse_mappings.select_related("warehouse")}
 

@@ -11,7 +11,12 @@ from catalog.services import products_by_sku
 from channels.connectors.base import Line, TrackingUpdate
 from channels.platforms import JobType
 from orders.models import PII_FIELDS, OrderSource, SalesOrder, SalesOrderStatus, Shipment
-from orders.services import announce_sales_orders, mark_tracking_exported, store_sales_order
+from orders.services import (
+    announce_sales_orders,
+    mark_tracking_exported,
+    prepare_sales_order,
+    save_sales_orders,
+)
 from orders.workflow import WorkflowConflict, cancel_sales_order
 
 from ..actors import job_actor
@@ -33,62 +38,110 @@ ORDER_FIELDS = (
 
 @handles(JobType.IMPORT_ORDERS)
 def import_orders(ctx: JobContext) -> None:
-    fetched = ctx.connector.import_orders(ctx.ids, since=ctx.since)
-    ctx.report.absorb(fetched)
+    """Page by page as the platform hands them on: each page stored, announced to the
+    workflows and its cursor kept before the next is taken, so a read that fails later
+    keeps what was done and memory holds one page."""
+    for page in ctx.track_pages(ctx.connector.import_order_pages(ctx.ids, since=ctx.since)):
+        ctx.report.absorb(page)
+        _import_page(ctx, page.items)
+        ctx.keep_cursor(page)
+
+
+def _import_page(ctx: JobContext, orders: list) -> None:
     known = set(
         SalesOrder.objects.filter(
-            channel=ctx.channel, external_id__in=[o.external_id for o in fetched.items]
+            channel=ctx.channel, external_id__in=[o.external_id for o in orders]
         ).values_list("external_id", flat=True)
     )
-    products = products_by_sku(ctx.account, {line.sku for o in fetched.items for line in o.lines})
+    products = products_by_sku(ctx.account, {line.sku for o in orders for line in o.lines})
     # Orders an earlier attempt stored but never announced (its worker died before the
     # end of the run): still Pending with no history at all, so no workflow heard of them.
-    created = list(
+    unannounced = list(
         SalesOrder.objects.filter(
             channel=ctx.channel, external_id__in=known, status=SalesOrderStatus.PENDING, events__isnull=True
         ).values_list("pk", flat=True)
     )
-    for order in ctx.track(fetched.items):
+    prepared, cancelled = [], []
+    for order in orders:
         if order.cancelled:
-            _cancelled_at_channel(ctx, order, known)
-            continue
-        if order.external_id in known:
+            cancelled.append(order)  # once the orders before it are stored
+        elif order.external_id in known:
             ctx.report.counts["already_imported"] += 1
-            continue
-        check = carrier_check(ctx, ValidationDocument.SALES_ORDERS, order, f"Order {order.number}")
-        if check is None:
-            continue
-        lines = [
-            {"sku": li.sku, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
-            for li in order.lines
-        ]
+        else:
+            new = _prepared(ctx, order, products)
+            if new is not None:
+                prepared.append((order, new))
+                known.add(order.external_id)
+    stored = _store(ctx, prepared, unannounced)
+    ctx.report.counts["imported"] += len(stored)
+    for order, _ in prepared:
+        unknown = [line.sku for line in order.lines if line.sku.upper() not in products]
+        if unknown and order.external_id in stored:
+            ctx.report.note(f"Order {order.number}: unknown SKU {', '.join(unknown)}.")
+    for order in cancelled:
+        _cancelled_at_channel(ctx, order, known)
+
+
+def _prepared(ctx: JobContext, order, products: dict):
+    """The portal's order and lines for a channel order, unsaved; None when the API
+    validation rules or the amounts refuse it (counted and noted)."""
+    check = carrier_check(ctx, ValidationDocument.SALES_ORDERS, order, f"Order {order.number}")
+    if check is None:
+        return None
+    lines = [
+        {"sku": li.sku, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
+        for li in order.lines
+    ]
+    try:
+        return prepare_sales_order(
+            ctx.account,
+            lines,
+            products,
+            channel=ctx.channel,
+            source=OrderSource.CHANNEL,
+            external_id=order.external_id,
+            validation_warnings=check.warnings_for_record(),
+            **{f: getattr(order, f) for f in ORDER_FIELDS},
+        )
+    except ValidationError as refusal:
+        ctx.report.counts["rejected"] += 1
+        ctx.report.note(f"Order {order.number} was refused: {' '.join(refusal.messages)}")
+        return None
+
+
+def _store(ctx: JobContext, prepared: list, unannounced: list[int]) -> set[str]:
+    """Save a page's new orders in one transaction and announce them (with the page's
+    orders a dead attempt stored) once it commits; the external ids stored. When another
+    run stored one of them between our read and this write, the page is saved order by
+    order instead, each in its own transaction, and the taken ones are counted as known."""
+    try:
+        with transaction.atomic():
+            saved = save_sales_orders([new for _, new in prepared])
+            announce_sales_orders(ctx.account.pk, [*unannounced, *(o.pk for o in saved)])
+        return {o.external_id for o in saved}
+    except IntegrityError:
+        pass
+    stored = set()
+    for order, new in prepared:
+        _unsaved(new)
         try:
             with transaction.atomic():
-                stored = store_sales_order(
-                    ctx.account,
-                    lines,
-                    products,
-                    channel=ctx.channel,
-                    source=OrderSource.CHANNEL,
-                    external_id=order.external_id,
-                    validation_warnings=check.warnings_for_record(),
-                    **{f: getattr(order, f) for f in ORDER_FIELDS},
-                )
+                saved = save_sales_orders([new])
         except IntegrityError:
-            # Another run stored it between our read and this write.
             ctx.report.counts["already_imported"] += 1
             continue
-        except ValidationError as refusal:
-            ctx.report.counts["rejected"] += 1
-            ctx.report.note(f"Order {order.number} was refused: {' '.join(refusal.messages)}")
-            continue
-        created.append(stored.pk)
-        ctx.report.counts["imported"] += 1
-        unknown = [line.sku for line in order.lines if line.sku.upper() not in products]
-        if unknown:
-            ctx.report.note(f"Order {order.number}: unknown SKU {', '.join(unknown)}.")
-    announce_sales_orders(ctx.account.pk, created)
-    ctx.keep_cursor(fetched)
+        stored.add(order.external_id)
+        unannounced.append(saved[0].pk)
+    announce_sales_orders(ctx.account.pk, unannounced)
+    return stored
+
+
+def _unsaved(prepared) -> None:
+    """Forget the ids a rolled-back insert may have given the objects."""
+    order, lines = prepared
+    order.pk = None
+    for line in lines:
+        line.pk = None
 
 
 def _cancelled_at_channel(ctx: JobContext, incoming, known: set[str]) -> None:

@@ -9,6 +9,9 @@ NotSupported. Every failure of the peer raises a ConnectorError whose message is
 to the user as is.
 """
 
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -208,10 +211,28 @@ class Fetched(Generic[T]):
     # Where the next read resumes (an opaque position of the platform's, e.g. a change
     # time): stored by the engine only once every item was handled (channels.SyncCursor).
     cursor: str | None = None
+    # How many records the whole read is expected to bring, when the platform says so on
+    # its first page (a read in pages): the run's progress shows it as the total.
+    expected: int | None = None
 
     @property
     def counts(self) -> dict[str, int]:
         return {"fetched": len(self.items), "unreadable": len(self.messages)}
+
+    @classmethod
+    def joined(cls, pages: "Iterator[Fetched[T]]", key) -> "Fetched[T]":
+        """The pages of one read as one Fetched: each record once (`key` names it), in its
+        latest version, the messages of every page and the last page's cursor."""
+        items: dict = {}
+        whole = cls()
+        for page in pages:
+            for item in page.items:
+                items.pop(key(item), None)
+                items[key(item)] = item
+            whole.messages.extend(page.messages)
+            whole.cursor = page.cursor
+        whole.items = list(items.values())
+        return whole
 
 
 @dataclass(frozen=True)
@@ -304,6 +325,15 @@ class Connector:
     def import_orders(self, ids: list[str] | None = None, since: str | None = None) -> Fetched[ChannelOrder]:
         self._unsupported("Import Orders")
 
+    def import_order_pages(
+        self, ids: list[str] | None = None, since: str | None = None
+    ) -> Iterator[Fetched[ChannelOrder]]:
+        """Import Orders' read handed on page by page as it arrives, so that the engine
+        stores one page while the next is read and never holds the whole read. Each
+        page's `cursor` is where a read resumes once that page and every one before it
+        were handled. A platform read in one go yields that one read."""
+        yield self.import_orders(ids, since)
+
     def export_inventory(self, levels: list[StockLevel]) -> Pushed:
         self._unsupported("Export Inventory")
 
@@ -341,3 +371,48 @@ class Connector:
         """Cancel a sent order's fulfillment at the platform: True when it is cancelled
         there (not yet picked), False when it is too late (picked, packed or shipped)."""
         self._unsupported("cancelling a sent order")
+
+
+def read_ahead(pages: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """`pages` with the next `depth` pages read in a thread of their own while the caller
+    handles the current one: a read over the network and the portal's writes overlap.
+    The reader's exception is raised where its page would have come; when the caller
+    stops early the reader stops after the page it is reading. The pages' producer must
+    not touch the portal's database (a connector speaks HTTP only)."""
+    handed: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand(kind: str, value=None) -> bool:
+        while not stop.is_set():
+            try:
+                handed.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for page in pages:
+                if not hand("page", page):
+                    return
+        except BaseException as exc:  # handed to the caller, raised there
+            hand("error", exc)
+            return
+        finally:
+            getattr(pages, "close", lambda: None)()
+        hand("end")
+
+    reader = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = handed.get()
+            if kind == "error":
+                raise value
+            if kind == "end":
+                return
+            yield value
+    finally:
+        stop.set()
+        reader.join(timeout=1)

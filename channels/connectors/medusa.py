@@ -10,6 +10,7 @@ Warehouse Mappings name Medusa stock locations by id (`sloc_…`), see docs/deci
 """
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -33,6 +34,7 @@ from .base import (
     StockLevel,
     TrackingUpdate,
     WebhookNotice,
+    read_ahead,
 )
 from .http import JsonHttpClient
 from .sandbox import decimal_or_none, parse_time
@@ -156,11 +158,16 @@ class MedusaConnector(Connector):
             raise
 
     def _list(self, path: str, key: str, query) -> list[dict]:
+        return self._page(path, key, query)[0]
+
+    def _page(self, path: str, key: str, query) -> tuple[list[dict], int | None]:
+        """One page of a list, and how many rows the whole list holds (Medusa's count)."""
         data = self._call("GET", path, query=query)
         rows = data.get(key) if isinstance(data, dict) else None
         if not isinstance(rows, list) or not all(isinstance(r, dict) and r.get("id") for r in rows):
             raise ConnectorProtocolError(f"Medusa's answer to GET {path} has no list of {key}.")
-        return rows
+        count = data.get("count")
+        return rows, count if isinstance(count, int) and not isinstance(count, bool) else None
 
     def _all(self, path: str, key: str, query) -> list[dict]:
         """Every row of a list that does not change while it is read (offset paging)."""
@@ -172,44 +179,38 @@ class MedusaConnector(Connector):
                 return rows
         raise ConnectorProtocolError(f"GET {path} kept paging past {MAX_PAGES} pages.")
 
-    def _by_ids(self, path: str, key: str, fields: str, ids: list[str]) -> list[dict]:
-        rows: list[dict] = []
+    def _by_ids(self, path: str, key: str, fields: str, ids: list[str]) -> Iterator[list[dict]]:
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), IDS_PER_QUERY):
             chunk = unique[start : start + IDS_PER_QUERY]
             query = [(f"id[{i}]", value) for i, value in enumerate(chunk)]
-            rows.extend(self._list(path, key, [*query, ("fields", fields), ("limit", len(chunk))]))
-        return rows
+            yield self._list(path, key, [*query, ("fields", fields), ("limit", len(chunk))])
 
-    def _changed(self, path: str, key: str, fields: str, since: str | None, read) -> dict[str, tuple]:
-        """{id: (change time, read(row))} of every row changed at or after `since` (all
-        rows when None), each once in its latest version; rows are read as their page
-        arrives, so a long read holds records, not Medusa's JSON.
+    def _changed(
+        self, path: str, key: str, fields: str, since: str | None
+    ) -> Iterator[tuple[list, int | None]]:
+        """Every row changed at or after `since` (all rows when None), page by page in
+        change-time order, with the count Medusa gives for the whole read on the first.
 
         Offset paging over rows ordered by change time skips a row whenever one before
         it changes during the read (the rest shift up a place). So each page starts at
         the change time the previous one ended with instead (keyset paging): a row that
         changes moves behind the read and is met again, never jumped. The rows of that
-        last instant are read again (harmless); a page that is all one instant is read
-        to its end by id, whose order does not move.
+        last instant are read again (the caller drops them); a page that is all one
+        instant is read to its end by id, whose order does not move.
         """
-        found: dict[str, tuple] = {}
-
-        def keep(rows):
-            found.update((row["id"], (_changed_at(row, path), read(row))) for row in rows)
-
         lower = _cursor_time(since) - CURSOR_OVERLAP if since else None
-        for _ in range(MAX_PAGES):
+        for number in range(MAX_PAGES):
             query = [("order", "updated_at"), ("fields", fields), ("limit", PAGE_SIZE)]
             if lower is not None:
                 query.insert(0, ("updated_at[$gte]", iso(lower)))
-            page = self._list(path, key, query)
-            keep(page)
+            page, count = self._page(path, key, query)
+            yield page, count if number == 0 else None
             if len(page) < PAGE_SIZE:
-                return found
+                return
             last = max(_changed_at(row, path) for row in page)
             if lower is not None and last <= lower:
-                keep(self._one_instant(path, key, fields, lower))
+                yield self._one_instant(path, key, fields, lower), None
                 lower += ONE_MS
             else:
                 lower = last
@@ -237,30 +238,32 @@ class MedusaConnector(Connector):
                 return rows
         raise ConnectorProtocolError(f"GET {path} kept paging past {MAX_PAGES} pages.")
 
-    def _read(self, path, key, fields, ids, since, parse, what) -> Fetched:
-        """The records named by `ids`, or changed since the cursor, parsed one by one (an
-        unreadable one is reported, not fatal); the cursor never passes a record that
-        could not be read, which is read again next time."""
-        fetched = Fetched()
+    def _read(self, path, key, fields, ids, since, parse, what) -> Iterator[Fetched]:
+        """The records named by `ids`, or changed since the cursor, a page at a time, each
+        item (Medusa's id, the record). Records are parsed one by one (an unreadable one
+        is reported, not fatal); the cursor never passes a record that could not be read,
+        which is read again next time. Each page's cursor covers it and the pages before."""
         read = partial(_parse_one, parse=parse, what=what)
         if ids is not None:
-            results = [read(row) for row in self._by_ids(path, key, fields, ids)]
-        else:
-            found = sorted(self._changed(path, key, fields, since, read).values(), key=lambda kept: kept[0])
-            results = [result for _, result in found]
-            unreadable = [changed for changed, (item, _) in found if item is None]
-            newest = found[-1][0] if found else None
-            cursor = unreadable[0] if unreadable else newest
-            if cursor is None or (since and cursor < _cursor_time(since)):
-                fetched.cursor = since
-            else:
-                fetched.cursor = iso(cursor)
-        for item, message in results:
-            if item is None:
-                fetched.messages.append(message)
-            else:
-                fetched.items.append(item)
-        return fetched
+            for rows in self._by_ids(path, key, fields, ids):
+                yield _page(rows, read)[0]
+            return
+        floor = _cursor_time(since) if since else None
+        newest = held = None
+        # The rows of the previous page's last instant, which the next page starts with.
+        boundary: dict[str, datetime] = {}
+        for rows, count in self._changed(path, key, fields, since):
+            changed = {row["id"]: _changed_at(row, path) for row in rows}
+            page, unreadable = _page([r for r in rows if boundary.get(r["id"]) != changed[r["id"]]], read)
+            page.expected = count
+            held = min([changed[row_id] for row_id in unreadable] + ([held] if held else []), default=None)
+            if changed:
+                last = max(changed.values())
+                newest = max(newest or last, last)
+                boundary = {row_id: at for row_id, at in changed.items() if at == last}
+            cursor = held or newest
+            page.cursor = since if cursor is None or (floor and cursor < floor) else iso(cursor)
+            yield page
 
     # Set-up ----------------------------------------------------------------------------
 
@@ -323,6 +326,17 @@ class MedusaConnector(Connector):
     # Orders ----------------------------------------------------------------------------
 
     def import_orders(self, ids=None, since=None) -> Fetched[ChannelOrder]:
+        fetched = Fetched.joined(self._order_pages(ids, since), key=lambda pair: pair[0])
+        fetched.items = [order for _, order in fetched.items]
+        return fetched
+
+    def import_order_pages(self, ids=None, since=None) -> Iterator[Fetched[ChannelOrder]]:
+        """The next page is read from Medusa while the engine stores this one."""
+        for page in read_ahead(self._order_pages(ids, since)):
+            page.items = [order for _, order in page.items]
+            yield page
+
+    def _order_pages(self, ids, since) -> Iterator[Fetched]:
         return self._read("/admin/orders", "orders", ORDER_FIELDS, ids, since, _order, "order")
 
     # Inventory -------------------------------------------------------------------------
@@ -494,7 +508,7 @@ class MedusaConnector(Connector):
 
     def import_products(self, ids=None, since=None) -> Fetched[ChannelProduct]:
         currency = self._currency_of(self._store())
-        fetched = self._read(
+        pages = self._read(
             "/admin/products",
             "products",
             PRODUCT_FIELDS,
@@ -503,8 +517,9 @@ class MedusaConnector(Connector):
             lambda row: _products(row, currency),
             "product",
         )
+        fetched = Fetched.joined(pages, key=lambda pair: pair[0])
         # A product is one record of Medusa's and one per variant here.
-        fetched.items = [variant for product in fetched.items for variant in product]
+        fetched.items = [variant for _, product in fetched.items for variant in product]
         return fetched
 
     def export_products(self, products: list[ChannelProduct]) -> Pushed:
@@ -620,6 +635,20 @@ class MedusaBetaConnector(MedusaConnector):
 
 
 # Records -------------------------------------------------------------------------------
+
+
+def _page(rows: list[dict], read) -> tuple[Fetched, list[str]]:
+    """The rows read: a page of (Medusa's id, record), with a message for each row that
+    could not be read, and the ids of those rows."""
+    page, unreadable = Fetched(), []
+    for row in rows:
+        item, message = read(row)
+        if item is None:
+            page.messages.append(message)
+            unreadable.append(row["id"])
+        else:
+            page.items.append((row["id"], item))
+    return page, unreadable
 
 
 def _parse_one(row: dict, parse, what: str) -> tuple[object, str]:

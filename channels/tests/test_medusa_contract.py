@@ -211,6 +211,37 @@ def test_a_row_without_a_change_time_stops_the_read(monkeypatch):
         connector.import_orders()
 
 
+def test_the_pages_come_as_medusa_answers_them_each_with_the_cursor_it_reached(monkeypatch):
+    with recording("orders_exact_page_boundary", monkeypatch) as (connector, server, document):
+        pages = list(connector.import_order_pages(since=document["inputs"]["since"]))
+    assert server.finished
+    answers = [e["response"]["orders"] for e in document["exchanges"]]
+    # Each order once across the pages: the rows a page starts with (the previous page's
+    # last instant, read again) are dropped.
+    ids = [order.external_id for page in pages for order in page.items]
+    assert sorted(ids) == sorted(set(ids)) == sorted(document["inputs"]["placed"])
+    assert [page.cursor for page in pages] == [
+        iso(newest([row for answer in answers[: n + 1] for row in answer])) for n in range(len(answers))
+    ]
+    assert pages[0].expected == document["exchanges"][0]["response"]["count"]
+
+
+def test_a_failure_on_a_later_page_is_raised_after_the_pages_before(monkeypatch):
+    document = load("orders_exact_page_boundary")
+    limited = load("orders_rate_limited")["exchanges"][0]
+    exchanges = [
+        *document["exchanges"][:2],
+        {**document["exchanges"][2], **{k: limited[k] for k in ("status", "headers", "response")}},
+    ]
+    with replaying(exchanges, monkeypatch, document["inputs"]["page_size"]) as (connector, server):
+        pages = connector.import_order_pages(since=document["inputs"]["since"])
+        read = [next(pages), next(pages)]
+        with pytest.raises(ConnectorHttpError) as failure:
+            next(pages)
+    assert server.finished and failure.value.transient and failure.value.retry_after == 7
+    assert [len(page.items) for page in read] == [3, 2]
+
+
 # Import Orders: the records ----------------------------------------------------------------
 
 
@@ -544,3 +575,37 @@ def test_import_orders_stores_the_orders_and_the_cursor_and_a_failed_read_keeps_
     assert server.finished
     assert failed.status == RunStatus.FAILED
     assert SyncCursor.objects.get(channel=channel).position == cursor
+
+
+@pytest.mark.django_db
+def test_a_read_that_fails_part_way_keeps_the_pages_stored_and_the_next_run_brings_the_rest_once(
+    channel, monkeypatch
+):
+    document = load("orders_exact_page_boundary")
+    SyncCursor.objects.create(
+        channel=channel, job_type=JobType.IMPORT_ORDERS, position=document["inputs"]["since"]
+    )
+    limited = load("orders_rate_limited")["exchanges"][0]
+    third = {**document["exchanges"][2], **{k: limited[k] for k in ("status", "headers", "response")}}
+    with replaying([*document["exchanges"][:2], third], monkeypatch, document["inputs"]["page_size"]) as (
+        connector,
+        server,
+    ):
+        failed = run(channel, connector.http)
+    assert server.finished and failed.status == RunStatus.FAILED
+    first_pages = [row for e in document["exchanges"][:2] for row in e["response"]["orders"]]
+    stored = set(SalesOrder.objects.filter(channel=channel).values_list("external_id", flat=True))
+    assert stored == {row["id"] for row in first_pages} and failed.counts["imported"] == len(stored)
+    # The cursor went as far as the stored pages, no further.
+    assert SyncCursor.objects.get(channel=channel).position == iso(newest(first_pages))
+
+    # The next run starts a second before that position: Medusa answers the last stored
+    # page again (known, nothing stored twice), then the rest.
+    again = [{**exchange, "any_query": True} for exchange in document["exchanges"][1:]]
+    with replaying(again, monkeypatch, document["inputs"]["page_size"]) as (connector, server):
+        second = run(channel, connector.http)
+    assert server.finished and second.status != RunStatus.FAILED
+    assert second.counts["imported"] == len(document["inputs"]["placed"]) - len(stored)
+    assert second.counts["already_imported"] == len(document["exchanges"][1]["response"]["orders"])
+    assert SalesOrder.objects.filter(channel=channel).count() == len(document["inputs"]["placed"])
+    assert SyncCursor.objects.get(channel=channel).position == iso(newest(answered(document, "orders")))

@@ -1,10 +1,10 @@
 """The job runner: one function runs one JobRun of one channel, whatever started it
 (manual button, schedule, webhook, emergency fallback, an order workflow).
 
-Each job reads everything it needs from the platform first, then writes the portal's
-data record by record through the services of the app that owns each record, each record
-in its own transaction: a platform that fails part-way leaves nothing half-written, and
-a re-run picks up exactly what is missing. Every job is idempotent: channel records are
+Each job reads what it needs from the platform first (Import Orders a page at a time),
+then writes the portal's data through the services of the app that owns each record, each
+record (Import Orders: each page) in its own transaction: a platform that fails part-way
+leaves nothing half-written, and a re-run picks up exactly what is missing. Every job is idempotent: channel records are
 keyed by (channel, external id), pushes carry a stable reference the platform
 de-duplicates on. The handlers live beside this module, one per job type
 (`HANDLERS` in automations.jobs).

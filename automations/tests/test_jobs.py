@@ -82,6 +82,33 @@ def test_import_orders_twice_imports_nothing_new(linked):
     assert SalesOrder.objects.count() == 1
 
 
+def test_an_order_another_run_stores_between_the_read_and_the_write_is_known_and_the_page_still_stored(
+    linked, monkeypatch
+):
+    from automations.jobs import sales
+    from orders.models import OrderSource
+    from orders.services import store_sales_order
+
+    placed = [linked.place_order() for _ in range(3)]
+    prepare = sales.prepare_sales_order
+
+    def racing(account, lines, products, **fields):
+        # The second order is stored by "another run" while this one prepares its page.
+        if fields["external_id"] == str(placed[1]["id"]):
+            store_sales_order(
+                account, lines, products, **{**fields, "source": OrderSource.CHANNEL, "number": "RACE"}
+            )
+        return prepare(account, lines, products, **fields)
+
+    monkeypatch.setattr(sales, "prepare_sales_order", racing)
+    result = run(linked.marketplace, JobType.IMPORT_ORDERS)
+    assert result.status == RunStatus.SUCCESS, result.messages
+    assert result.counts == {"imported": 2, "already_imported": 1}
+    stored = SalesOrder.objects.filter(channel=linked.marketplace)
+    assert sorted(stored.values_list("external_id", flat=True)) == sorted(str(p["id"]) for p in placed)
+    assert all(order.lines.count() == 1 for order in stored)
+
+
 def test_import_orders_keeps_carrier_warnings_on_the_order(linked):
     linked.place_order(carrier="UPS", service="NOPE")
     result = run(linked.marketplace, JobType.IMPORT_ORDERS)

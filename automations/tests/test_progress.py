@@ -60,6 +60,35 @@ def test_a_slow_run_saves_its_progress_after_a_second_whatever_the_count(world):
     assert seen == [0, 1, 2, 3] and final == {"done": 4, "total": 4}
 
 
+def test_a_read_in_pages_saves_its_progress_after_each_page_of_the_total_the_platform_announced(world):
+    from channels.connectors.base import Fetched
+
+    run = a_run(world)
+    pages = [
+        Fetched(items=[1, 2, 3], expected=8),
+        Fetched(items=[4, 5, 6], messages=["7 unreadable"]),
+        Fetched(items=[8]),
+    ]
+    seen = []
+    for _ in progress.track_pages(run, pages):
+        run.refresh_from_db()
+        seen.append(run.progress)
+    run.refresh_from_db()
+    assert seen == [{"done": 0, "total": 8}, {"done": 3, "total": 8}, {"done": 7, "total": 8}]
+    assert run.progress == {"done": 8, "total": 8}
+
+
+def test_a_read_in_pages_without_an_announced_total_counts_what_it_read_so_far(world):
+    from channels.connectors.base import Fetched
+
+    run = a_run(world)
+    seen = []
+    for _ in progress.track_pages(run, [Fetched(items=[1, 2]), Fetched(items=[3])]):
+        run.refresh_from_db()
+        seen.append(run.progress)
+    assert seen == [{"done": 0, "total": 2}, {"done": 2, "total": 3}]
+
+
 def test_run_endpoint_answers_the_runs_progress_and_outcome(world, client_for):
     run = a_run(world)
     client = client_for(world.account_admin, world.acme_us)

@@ -4,28 +4,31 @@ tests/medusa/peer.py from a copy of its template database (needs node and Postgr
 1. Import Orders: BENCH_ORDERS (5,000) orders of two lines each are seeded straight into
    Medusa's order module (bench/medusa_seed/seed-orders.ts; through the admin API an
    order takes seconds). Then, in the same process: a bare client pages through the same
-   orders (same fields, same page size, offset paging, nothing else), the connector reads
-   them alone (nothing stored), Import Orders runs from an empty portal through run_job,
-   and the bare client pages again. Printed: the times and their ratio to the bare paging
-   (target at most 1.5 for Import Orders), the peak RSS of each phase, and a second Import
-   Orders run: orders imported (target 0) and calls made (target at most 2).
+   orders (same fields, same page size, offset paging, nothing else), Import Orders runs
+   from an empty portal through run_job, the connector reads them alone holding them all
+   (nothing stored), and the bare client pages again. Printed: the times and their ratio
+   to the bare paging (target at most 1.5 for Import Orders), the peak RSS of each phase,
+   the Python allocations at each quarter of a second Import Orders of every order (into
+   a second channel, traced) beside what holding the whole read takes (flat: the last
+   quarter at most 2 MB above the first), and a second Import Orders run: orders imported
+   (target 0) and calls made (target at most 2).
 2. Export Inventory of BENCH_SKUS (2,000) SKUs across 2 stock locations (inventory items
    seeded by bench/medusa_seed/seed-inventory.ts): the calls and time of the first export
    (levels created), of a second with every quantity changed (levels updated) and of a
    third with nothing changed, beside one call per SKU per location (measured on
    BENCH_NAIVE_SAMPLE levels and extrapolated).
 
-Measured here (2 cores shared with other sessions, 2026-12-04, two runs): seeding 5,000
-orders 80-432 s; bare paging 33 s (mean of 28.7 and 37.2; 78-116 s on a busier machine);
-the connector's read alone 28.7 s (0.87x: keyset pages cost what offset pages cost);
-Import Orders 157.7 s = 4.78x (290 s = 2.99x in the busier run): the target is NOT met,
-and the excess is the portal storing the orders (13.7 ms an order measured alone under
-cProfile: the carrier validation 6.3 ms, re-reading the account's validation rules and
-the carrier catalogue for every order, and store_sales_order 5.5 ms); peak RSS 112 MB
-paging, 119 MB connector read, 130 MB Import Orders; second run 0 imported, 101 known
-again (the 1 s overlap at 100 orders a second), 2 calls. Export Inventory of 4,000 levels:
-31 calls, 12.8 s creating them; 30 calls, 21.8 s updating every one; 22 calls, 2.6 s
-when nothing changed; one call per level would be 4,000 calls, ~540 s (135 ms each).
+Measured here (2 cores, the other session's work running beside it, 2026-12-04), 5,000
+orders, Import Orders reading page N+1 while it stores page N, each page in two INSERTs:
+seeding 26 s; bare paging 9.5 s and 8.1 s (mean 8.8 s); Import Orders 8.5 s = 0.97x
+(target met; before the pages: 18.4 s = 1.84x on the same machine, 157.7 s = 4.78x on a
+busy one); the connector's read alone holding every order 8.7 s = 0.99x; peak RSS: bare
+paging 112 MB, Import Orders 114 MB (+2.4 MB over the process before it), the read holding
+every order 120 MB; Python allocations during Import Orders 3.9, 4.1, 4.3, 4.4 MB at its
+quarters (peak 4.4 MB) beside 8.3 MB to hold the whole read: flat; second run 0 imported,
+101 known again (the 1 s overlap), 2 calls, 0.3 s. Export Inventory of 4,000 levels: 31
+calls, 3.5 s creating them; 30 calls, 5.7 s updating every one; 22 calls, 1.6 s when
+nothing changed; one call per level would be 4,000 calls, ~255 s (64 ms each).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_medusa,
 recreated; Medusa's copy goes on the same server), BENCH_ORDERS, BENCH_SKUS,
@@ -205,12 +208,16 @@ def bench_orders(peer_module, medusa, channel) -> bool:
     seeded = _seed(peer_module, medusa, "seed-orders.ts", SEED_ORDERS=str(ORDERS))
     print(f"  seeded in {seeded:.0f} s")
     bare_before, rows, bare_rss = _bare_paging(medusa)
-    # The connector's read alone (what Import Orders asks of Medusa, nothing stored).
+    # Import Orders before the connector's read alone: RSS never shrinks, so the phase
+    # that holds the whole read must come after the one whose peak is measured.
+    rss_before = _rss_mb()
+    first, import_time, calls, import_rss = _run(channel, JobType.IMPORT_ORDERS)
+    # The connector's read alone, every order held (what Import Orders asks of Medusa,
+    # nothing stored).
     started = time.monotonic()
     with RssPeak() as read_rss:
         read = connector_for(channel).import_orders()
     read_time = time.monotonic() - started
-    first, import_time, calls, import_rss = _run(channel, JobType.IMPORT_ORDERS)
     bare_after, _, _ = _bare_paging(medusa)
     bare = (bare_before + bare_after) / 2
     imported = SalesOrder.objects.filter(channel=channel).count()
@@ -221,13 +228,16 @@ def bench_orders(peer_module, medusa, channel) -> bool:
         f"(target <= {TARGET_RATIO})"
     )
     print(
-        f"of which the connector's read alone: {len(read.items)} orders in {read_time:.1f} s "
-        f"= {read_time / bare:.2f}x the bare paging; the rest is the portal storing them"
+        f"the connector's read alone, every order held: {len(read.items)} orders in {read_time:.1f} s "
+        f"= {read_time / bare:.2f}x the bare paging"
     )
     print(
-        f"peak RSS: bare paging {bare_rss:.0f} MB, connector read {read_rss.peak:.0f} MB, "
-        f"Import Orders {import_rss:.0f} MB"
+        f"peak RSS: bare paging {bare_rss:.0f} MB; Import Orders {import_rss:.0f} MB "
+        f"(+{import_rss - rss_before:.1f} MB over the {rss_before:.0f} MB before it); "
+        f"connector read holding every order {read_rss.peak:.0f} MB"
     )
+    del read
+    flat = _memory_over_the_run(channel)
     second, second_time, second_calls, _ = _run(channel, JobType.IMPORT_ORDERS)
     print(
         f"second run: {second.counts.get('imported', 0)} imported, "
@@ -237,9 +247,59 @@ def bench_orders(peer_module, medusa, channel) -> bool:
     return (
         imported >= ORDERS
         and import_time / bare <= TARGET_RATIO
+        and flat
         and second.counts.get("imported", 0) == 0
         and second_calls <= TARGET_SECOND_RUN_CALLS
     )
+
+
+def _memory_over_the_run(channel) -> bool:
+    """Import Orders of every order again, into a second channel of the same store, with
+    Python's allocations traced: what the run holds at each quarter of it, beside what
+    holding the whole read takes. Flat: the last quarter holds at most a page's worth
+    (2 MB) more than the first."""
+    import tracemalloc
+
+    from channels import services
+    from channels.connectors import connector_for
+    from channels.platforms import JobType
+
+    twin = services.create_channel(
+        None,
+        channel.account,
+        kind="sales",
+        name="Medusa (memory)",
+        platform="medusa",
+        credentials=connector_for(channel).credentials,
+    )
+    samples: list[float] = []
+    running = True
+
+    def sample():
+        while running:
+            samples.append(tracemalloc.get_traced_memory()[0] / 2**20)
+            time.sleep(0.05)
+
+    tracemalloc.start()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    done, _, _, _ = _run(twin, JobType.IMPORT_ORDERS)
+    running = False
+    sampler.join()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.reset_peak()
+    held = connector_for(twin).import_orders()
+    whole = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
+    quarters = [max(samples[len(samples) * q // 4 : len(samples) * (q + 1) // 4] or [0]) for q in range(4)]
+    flat = quarters[3] - quarters[0] <= 2.0
+    print(
+        f"memory (Python allocations, traced; {done.counts.get('imported', 0)} orders into a second "
+        f"channel): highest in each quarter of Import Orders "
+        f"{', '.join(f'{q:.1f}' for q in quarters)} MB, peak {peak:.1f} MB; holding the whole "
+        f"read of {len(held.items)} orders: {whole:.1f} MB -> {'flat' if flat else 'NOT flat'}"
+    )
+    return flat
 
 
 def bench_inventory(peer_module, medusa, account, warehouses, channel) -> None:

@@ -307,3 +307,35 @@ def test_a_burst_of_plugin_webhooks_within_the_delay_is_one_import(
         if set(e.entity_ids) & wanted
     ]
     assert len(placed_events) == 3 and {e.job_run_id for e in placed_events} == {runs[0].pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhooks_that_never_come_are_made_up_by_the_emergency_full_sync(world, medusa_peer, medusa_admin):
+    # Webhook mode, but the plugin was never given the channel's address: no event comes.
+    channel = make_channel(world, medusa_peer, platform="medusa_beta")
+    automation_services.save_channel_automation(
+        None,
+        channel,
+        Mode.WEBHOOK,
+        {"import_orders": {"enabled": True, "webhook_delay_minutes": 1, "emergency_period_minutes": 15}},
+        None,
+    )
+    reconcile_account(world.acme_us.pk, now=timezone.now())
+    placed = medusa_admin.create_order({"MUG-12OZ": 2}, email="unheard@example.com")
+    due = ScheduleEntry.objects.get(kind=ScheduleKind.EMERGENCY, channel=channel).next_run_at
+
+    def publish(messages):
+        for message in messages:
+            execute_run(message.run_id, message.ids)
+
+    assert dispatch_due(due, publish=publish) == 1
+    emergency = JobRun.objects.get(channel=channel, trigger=Trigger.EMERGENCY)
+    assert emergency.status != RunStatus.FAILED, emergency.messages
+    assert emergency.messages[0].startswith("Full synchronization: the webhook job had no successful run")
+    order = stored(channel, placed)
+    assert order.customer_email == "unheard@example.com"
+    assert [(line.sku, line.quantity) for line in order.lines.all()] == [("MUG-12OZ", 2)]
+    # The full sync read from the start (no cursor yet) and kept its position: the next
+    # one reads only what changed since, and stores nothing twice.
+    assert SalesOrder.objects.filter(channel=channel, external_id=placed["id"]).count() == 1
+    assert channel.sync_cursors.get(job_type=JobType.IMPORT_ORDERS).position

@@ -3,6 +3,7 @@
 recorded as an Export Inventory JobRun and sent with the same quantities as the Export
 Inventory job (catalog.selectors.available_stock)."""
 
+from django.db import transaction
 from django.utils import timezone
 
 from catalog import push as bookkeeping
@@ -82,14 +83,20 @@ def _push(channel_id: int, http) -> JobRun | None:
         status = RunStatus.PARTIAL
     else:
         status = RunStatus.SUCCESS
-    leases.durably(
-        lambda: JobRun.objects.filter(pk=run.pk).update(
-            status=status, counts=counts, messages=messages, finished_at=timezone.now(), lease_until=None
-        )
-    )
+
+    def finish():
+        # One transaction: whoever sees the run finished sees its products no longer
+        # pending. Rejected items are not retried: the platform refused them, another
+        # try would too.
+        with transaction.atomic():
+            JobRun.objects.filter(pk=run.pk).update(
+                status=status, counts=counts, messages=messages, finished_at=timezone.now(), lease_until=None
+            )
+            if not failure:
+                bookkeeping.forget_pushed(channel_id, pending)
+
+    leases.durably(finish)
     if failure:
         raise PushFailed(failure)
-    # Rejected items are not retried: the platform refused them, another try would too.
-    bookkeeping.forget_pushed(channel_id, pending)
     run.refresh_from_db()
     return run

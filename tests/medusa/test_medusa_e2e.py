@@ -339,3 +339,34 @@ def test_webhooks_that_never_come_are_made_up_by_the_emergency_full_sync(world, 
     # one reads only what changed since, and stores nothing twice.
     assert SalesOrder.objects.filter(channel=channel, external_id=placed["id"]).count() == 1
     assert channel.sync_cursors.get(job_type=JobType.IMPORT_ORDERS).position
+
+
+@pytest.mark.django_db
+def test_a_stock_change_is_pushed_to_its_medusa_location_in_real_time(
+    shop, world, medusa_peer, medusa_admin, monkeypatch, django_capture_on_commit_callbacks
+):
+    from accounts.models import Account
+    from automations import tasks
+    from automations.jobs.push import push_channel
+    from catalog.services import adjust_inventory
+
+    Account.objects.filter(pk=world.acme_us.pk).update(inventory_realtime_updates=True)
+    services.update_channel(None, shop, {"buffer_stock": 2})
+    # The push task is recorded instead of sent: the test plays the worker.
+    due = []
+    monkeypatch.setattr(tasks.push_inventory, "apply_async", lambda args, countdown: due.append(args))
+    cap = Product.objects.get(account=world.acme_us, sku="CAP-NAVY")
+    reno = world.warehouses["ACME-US-2"]
+    set_on_hand(cap, reno, 30, LEDGER)
+    run(shop, JobType.EXPORT_INVENTORY)  # Medusa starts from the portal's stock
+    due.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        adjust_inventory(cap, reno, 9, LEDGER)
+    assert [list(args) for args in due] == [[shop.pk]]
+    pushed = push_channel(shop.pk)
+    assert pushed.status == RunStatus.SUCCESS, pushed.messages
+    location = medusa_peer.stock_locations[sorted(medusa_peer.stock_locations)[1]]
+    level = medusa_admin.stock("CAP-NAVY")[location]
+    # 39 on hand, 2 held back as buffer stock: Medusa offers 37 at Reno's location.
+    assert level["stocked"] - level["reserved"] == 37

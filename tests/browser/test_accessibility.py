@@ -1,6 +1,7 @@
 """Every page, for every role, has no serious or critical accessibility violation under
-axe-core (tests/browser/axe, installed by `make test` with npm), in its default state; and
-the header account switcher is usable from the keyboard.
+axe-core (tests/browser/axe, installed by `make test` with npm), in its default state;
+the main forms showing their errors have none either and tie each error to its field;
+and the header account switcher is usable from the keyboard.
 
 The pages are listed from the URLconf: a new named route fails the completeness test
 until it is either visited here or named as no page (an API, a POST action, a fragment).
@@ -209,6 +210,55 @@ def test_every_page_has_no_serious_or_critical_violation(role, world, objects, a
         page.wait_for_selector("[data-progress-url][data-finished=true]")
         problems += [(person.email, url, v) for v in violations(page)]
     assert checked >= 10, f"only {checked} pages answered {person.email}"
+    assert not problems, readable(problems)
+
+
+# (route, its arguments, the form's submit button) of the forms a person fills in most.
+FORMS_SENT_EMPTY = (
+    ("channel_add", {"kind_slug": "sales-channels"}, "Add channel"),
+    ("current_account_tab", {"tab": "warehouses"}, "Add warehouse"),
+    ("current_account_tab", {"tab": "users"}, "Add user"),
+)
+
+
+def fields_without_their_error(page) -> list[str]:
+    """Fields shown in error whose control is not marked invalid or does not name the
+    error beside it in aria-describedby (what a screen reader reads with the field)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.field.has-error')].filter(row => {
+             const control = row.querySelector('input, select, textarea');
+             const error = row.querySelector('.errorlist');
+             const described = (control && control.getAttribute('aria-describedby') || '').split(' ');
+             const invalid = control && control.getAttribute('aria-invalid') === 'true';
+             return !invalid || !described.includes(error.id);
+           }).map(row => row.id)"""
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_forms_showing_their_errors_have_no_violation_and_tie_each_error_to_its_field(world, audit_page):
+    page, problems = audit_page, []
+    page.goto("/login/")
+    page.fill("#id_username", world.org_admin.email)
+    page.fill("#id_password", "not the password")
+    page.click("button[type=submit]")
+    expect(page.locator(".errorlist").first).to_be_visible()
+    problems += [("anonymous", "/login/ refused", v) for v in violations(page)]
+
+    sign_in(page, world.org_admin.email)
+    switch_to(page, world.acme_us)
+    for name, kwargs, button in FORMS_SENT_EMPTY:
+        url = reverse(name, kwargs=kwargs)
+        page.goto(url)
+        form = page.get_by_role("button", name=button, exact=True).locator("xpath=ancestor::form")
+        # The browser's own checks off: the server's messages are the ones under test.
+        form.evaluate("form => { form.noValidate = true; }")
+        page.get_by_role("button", name=button, exact=True).click()
+        page.wait_for_load_state()
+        assert page.locator(".field.has-error").count() >= 1, f"{url}: no field in error"
+        assert fields_without_their_error(page) == [], url
+        problems += [(world.org_admin.email, f"{url} sent empty", v) for v in violations(page)]
     assert not problems, readable(problems)
 
 

@@ -485,12 +485,16 @@ class TrytonConnector(Connector):
         return addresses
 
     def _codes(self, model: str, codes: set[str]) -> dict[str, int]:
+        """Code → id of the countries or subdivisions Tryton has, each code read once a run."""
         codes = {c for c in codes if c and not c.endswith("-") and not c.startswith("-")}
-        if not codes:
-            return {}
-        return {
-            r["code"]: r["id"] for r in self.rpc.search_read(model, [("code", "in", sorted(codes))], ["code"])
-        }
+        known = self._cache.setdefault(model, {})
+        missing = sorted(codes - known.keys())
+        if missing:
+            answered = self.rpc.search_read(model, [("code", "in", missing)], ["code"])
+            found = {r["code"]: r["id"] for r in answered}
+            for code in missing:
+                known[code] = found.get(code)
+        return {c: known[c] for c in codes if known.get(c)}
 
     def _carriers(self) -> dict[tuple[str, str], int]:
         """(carrier code, service code) → Tryton carrier: the carrier's party name is the

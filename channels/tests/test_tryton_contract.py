@@ -487,7 +487,7 @@ class Asked(Answers):
 
 
 def test_pages_follow_each_other_by_change_time_and_id_not_by_offset(monkeypatch):
-    monkeypatch.setattr("channels.connectors.tryton.PAGE_SIZE", 2)
+    monkeypatch.setattr("channels.connectors.tryton.CHANGED_PAGE_SIZE", 2)
     moment = {
         "__class__": "datetime",
         "year": 2026,

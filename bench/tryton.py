@@ -1,51 +1,81 @@
 """Benchmark of the Tryton connector against a real Tryton (peers/tryton): Send Orders of
 1,000 orders (3 lines each), then Receive Shipments of the same 1,000 once the warehouse
-shipped them, each beside a bare JSON-RPC client (peers/tryton/rpc.py) making the same
-creates and reads in the same run: per batch of 100 (the connector's BATCH) a search by
-reference, the addresses, the shipments with their moves, the `wait` button; then the done
-shipments since a time and their moves, 500 a page.
+shipped them, each job run whole as a user runs it (automations.jobs.runner.run_job),
+beside a bare JSON-RPC client (peers/tryton/rpc.py) making the same creates and reads in
+the same run.
 
-Measured: the connector's own time (its send_orders / receive_shipments calls, what the
-bare client does) and the whole job run (plus the portal's side: marking orders sent,
-recording shipments with their stock moves in PostgreSQL), calls to Tryton, the time
-waiting for Tryton, and memory (the process's peak RSS, and the peak of Python
-allocations during each job, so growth with the number of orders shows).
-Target: the connector's time at most 1.5 × the bare client's; memory flat.
+Fair ground: Tryton slows down as its database grows (its `wait` button most), so each
+side gets a Tryton of its own, both fresh copies of the peer's template, warmed up alike
+(20 shipments sent and shipped), with the same stock; the sides take turns phase by
+phase (the job's Send Orders, then the bare client's; both warehouses ship; the job's
+Receive Shipments, then the bare client's).
 
-Measured here (2 cores shared with other sessions, PostgreSQL), 1,000 orders, two runs:
-- load 8–16: Send Orders job 292 s, connector 233 s in 69 calls vs bare 302 s in 42
-  calls, 0.77×; the warehouse shipped them in 647 s; Receive Shipments job 756 s,
-  connector 54 s in 13 calls vs bare 38 s in 9 calls, 1.43×;
-- load 2–6 (after the jobs read carrier rules once per run): Send Orders job 171 s,
-  connector 149 s vs bare 107 s, 1.40×; shipped in 169 s; Receive Shipments job 135 s,
-  connector 12.2 s vs bare 11.1 s, 1.10×.
-Both: the connector's time is almost all waiting for Tryton (its creates and buttons on
-SQLite); Python allocations peak 8–9 MB a job (3 MB at 200 orders), RSS 104 → 117 MB
-(104 → 106 MB at 200): memory grows with the run's size (every changed shipment is read
-before parsing), by a few kB per order, not flat.
+The bare client makes the calls the connector makes, with the same values, batched the
+same way, and nothing else: once, the products by code, the connector's party (created
+the first time, as the connector does), the country and region of the addresses; then
+per 100 orders a search of live shipments by reference, the addresses, the shipments
+with their moves and carrier, and the `wait` button. Receiving, every done shipment (the
+first run has no cursor) by (write_date, id), 100 a page, and each page's moves.
+What it knows without asking (company, currency, warehouse zones, carriers) it takes from
+the peer's seed description, where the connector reads them once per run.
+
+Measured: the whole job run's time (the connector plus the portal's side: choosing and
+marking orders sent, recording shipments with their lines, stock moves and order
+statuses in PostgreSQL), the connector's own time inside it (its send_orders and
+receive_shipment_pages calls), the bare client's time, calls to Tryton on each side, and
+memory: the growth of the process's resident memory during each job (sampled every
+20 ms; with BENCH_TRACEMALLOC=1 also the peak of Python allocations, which slows the
+job). Target: each job at most 1.5 × the bare client's time (job/bare), memory flat (the
+growth during a job does not follow the number of orders: BENCH_ORDERS=200,1000 runs
+each size in a process of its own and compares them).
+
+Measured here (2 cores shared with another session's tests, PostgreSQL, BENCH_ORDERS=200,1000):
+- 1,000 orders: Send Orders job 23.9 s (connector 23.4 s in 51 calls, portal 0.6 s) vs bare
+  23.8 s in 46 calls, job/bare 1.01; shipped in 53.5 s; Receive Shipments job 5.0 s
+  (connector 3.8 s in 25 calls, portal 1.1 s) vs bare 3.4 s in 22 calls, job/bare 1.46;
+- 200 orders: Send Orders job 5.2 s vs bare 4.7 s, 1.11; Receive Shipments job 1.1 s vs
+  bare 0.8 s, 1.39 (the connector's login, preferences and warehouse read weigh more);
+- memory: RSS grew 0.1 / 1.2 MB during Send Orders and 0.0 / 0.0 MB during Receive
+  Shipments at 200 / 1,000 orders, peak 108 / 109 MB: flat (a run holds 100 orders or a
+  page of 100 shipments at a time).
+Receive Shipments is nearest the target: the portal's 1.1 s comes after each page's read,
+not beside it. Before issue 15's work the same machine gave a job of 10 s for 200
+shipments (50 ms each: a transaction, ~37 queries and 3 inventory signals per shipment).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_tryton,
-recreated), BENCH_ORDERS (1,000). Tryton: a fresh copy of the peer's template on a free
-port (its virtualenv and template are built first if missing).
+recreated), BENCH_ORDERS (1000; a comma-separated list runs each size in turn),
+BENCH_TRACEMALLOC. Tryton: fresh copies of the peer's template on free ports (its
+virtualenv and template are built first if missing).
 """
 
+import json
 import os
-import resource
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_tryton")
-ORDERS = int(os.environ.get("BENCH_ORDERS", "1000"))
+SIZES = [int(n) for n in os.environ.get("BENCH_ORDERS", "1000").split(",") if n.strip()]
+TRACE = os.environ.get("BENCH_TRACEMALLOC") == "1"
 SKUS = ["TSHIRT-BLK-M", "MUG-12OZ", "CAP-NAVY"]
 TARGET = 1.5
+# Growth of memory during a job at the largest size within this of the smallest size's
+# (a fraction of it, or MB, whichever is larger) counts as flat.
+FLAT_FRACTION, FLAT_MB = 0.25, 2.0
 SHIP_BATCH = 100
+BATCH = 100  # the connector's (channels.connectors.tryton.BATCH)
+PAGE = 500  # the connector's PAGE_SIZE
+CHANGED_PAGE = 100  # the connector's CHANGED_PAGE_SIZE
+WARM = 20
+# The customer every benchmark order ships to (the portal's orders and the bare client's).
+SHIP_TO = {"city": "Newark", "region": "NJ", "postal_code": "07102", "country": "US"}
 
 
 def _setup() -> None:
@@ -80,7 +110,35 @@ def _fresh_database() -> None:
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class RssPeak:
+    """The process's resident memory sampled in a thread: its growth over a block."""
+
+    def __init__(self):
+        self.start = self.peak = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss_mb())
+
+    def __enter__(self):
+        self.start = self.peak = _rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mb())
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.start
 
 
 class Counted:
@@ -103,27 +161,218 @@ def _counting_http(url: str, counted: Counted):
                 counted.calls += 1
                 counted.seconds += time.perf_counter() - started
 
-    return CountingHttp(url, timeout=120)
+    return CountingHttp(url, timeout=300)
 
 
 def _timed_connector_methods(spent: dict):
-    """The connector's own time inside the job: wrap the two methods the jobs call."""
+    """The connector's own time inside the job: the methods the jobs call (a reader's
+    pages count while the connector reads and parses each, not while the job writes)."""
     from channels.connectors.tryton import TrytonConnector
 
-    for name in ("send_orders", "receive_shipments"):
-        original = getattr(TrytonConnector, name)
+    original = TrytonConnector.send_orders
 
-        def timed(self, *args, _original=original, _name=name, **kwargs):
+    def send_orders(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            spent["send_orders"] = spent.get("send_orders", 0.0) + time.perf_counter() - started
+
+    pages = TrytonConnector.receive_shipment_pages
+
+    def receive_shipment_pages(self, *args, **kwargs):
+        reading = pages(self, *args, **kwargs)
+        while True:
             started = time.perf_counter()
             try:
-                return _original(self, *args, **kwargs)
+                page = next(reading)
+            except StopIteration:
+                return
             finally:
-                spent[_name] = spent.get(_name, 0.0) + time.perf_counter() - started
+                spent["receive_shipments"] = (
+                    spent.get("receive_shipments", 0.0) + time.perf_counter() - started
+                )
+            yield page
 
-        setattr(TrytonConnector, name, timed)
+    TrytonConnector.send_orders = send_orders
+    TrytonConnector.receive_shipment_pages = receive_shipment_pages
 
 
-def _seed_portal(peer):
+class Side:
+    """A Tryton of its own, warmed up, with stock for the run."""
+
+    def __init__(self, orders: int):
+        from peers.tryton.peer import start_peer
+        from peers.tryton.rpc import TrytonRpc, Warehouse
+
+        self.workdir = tempfile.mkdtemp(prefix="bench-tryton-")
+        started = time.perf_counter()
+        self.peer = start_peer(self.workdir)
+        self.started_in = time.perf_counter() - started
+        self.rpc = TrytonRpc(self.peer.url, self.peer.database, self.peer.user, self.peer.password)
+        self.rpc.login()
+        self.warehouse = Warehouse(self.rpc, self.peer.info)
+        self.warehouse.add_stock("Main", {sku: orders + WARM + 10 for sku in SKUS})
+        # A cold Tryton answers its first creates slowly: warm it up, both sides alike.
+        warm = [f"WARM-{n:03d}" for n in range(WARM)]
+        BareClient(self.rpc, self.peer.info).send(warm, party=self.peer.info["parties"]["customer"]["id"])
+        self.ship(warm)
+
+    def ship(self, references: list[str]) -> float:
+        """The warehouse ships every shipment of these references, SHIP_BATCH at a time,
+        each with its own tracking number."""
+        started = time.perf_counter()
+        ids = []
+        for start in range(0, len(references), 500):
+            chunk = references[start : start + 500]
+            found = self.rpc.search_read("stock.shipment.out", [("reference", "in", chunk)], ["id"])
+            ids += [s["id"] for s in found]
+        for start in range(0, len(ids), SHIP_BATCH):
+            batch = ids[start : start + SHIP_BATCH]
+            self.warehouse.ship(batch, tracking={i: f"1ZBENCH{i:08d}" for i in batch})
+        return time.perf_counter() - started
+
+    def stop(self):
+        self.peer.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class BareClient:
+    """The connector's calls and values with nothing else (see the module's docstring)."""
+
+    def __init__(self, rpc, info: dict):
+        self.rpc, self.info = rpc, info
+
+    def send(self, references: list[str], party: int | None = None) -> float:
+        rpc, info = self.rpc, self.info
+        started = time.perf_counter()
+        products = {
+            p["code"]: p
+            for p in rpc.search_read("product.product", [("code", "in", SKUS)], ["code", "default_uom"])
+        }
+        if party is None:  # the connector's own party, as it looks it up
+            found = rpc.search_read("party.party", [("name", "=", "techOMS")], ["id"], limit=1)
+            if not found:
+                rpc.create("party.party", [{"name": "techOMS"}])
+                found = rpc.search_read("party.party", [("name", "=", "techOMS")], ["id"], limit=1)
+            party = found[0]["id"]
+        country = SHIP_TO["country"]
+        region = f"{country}-{SHIP_TO['region']}"
+        countries = {
+            r["code"]: r["id"]
+            for r in rpc.search_read("country.country", [("code", "in", [country])], ["code"])
+        }
+        regions = {
+            r["code"]: r["id"]
+            for r in rpc.search_read("country.subdivision", [("code", "in", [region])], ["code"])
+        }
+        warehouse = info["warehouses"]["Main"]
+        carrier = info["carriers"]["UPS"]["id"]
+        for start in range(0, len(references), BATCH):
+            batch = references[start : start + BATCH]
+            rpc.search_read(
+                "stock.shipment.out",
+                [("reference", "in", batch), ("state", "!=", "cancelled")],
+                ["reference", "state"],
+                order=[("id", "ASC")],
+            )
+            addresses = rpc.create(
+                "party.address",
+                [self._address(party, start + n, countries, regions) for n in range(len(batch))],
+            )
+            moves = [
+                {
+                    "product": products[sku]["id"],
+                    "unit": products[sku]["default_uom"],
+                    "quantity": 1.0,
+                    "from_location": warehouse["output"],
+                    "to_location": info["locations"]["customer"],
+                    "unit_price": Decimal(0),
+                    "currency": info["currency"],
+                    "company": info["company"],
+                }
+                for sku in SKUS
+            ]
+            ids = rpc.create(
+                "stock.shipment.out",
+                [
+                    {
+                        "company": info["company"],
+                        "customer": party,
+                        "delivery_address": address,
+                        "reference": ref,
+                        "warehouse": warehouse["id"],
+                        "warehouse_storage": warehouse["storage"],
+                        "warehouse_output": warehouse["output"],
+                        "outgoing_moves": [["create", moves]],
+                        "carrier": carrier,
+                    }
+                    for ref, address in zip(batch, addresses, strict=True)
+                ],
+            )
+            rpc.model("stock.shipment.out", "wait", ids)
+        return time.perf_counter() - started
+
+    @staticmethod
+    def _address(party: int, n: int, countries: dict, regions: dict) -> dict:
+        country, region = SHIP_TO["country"], f"{SHIP_TO['country']}-{SHIP_TO['region']}"
+        street = [f"{n} Bench Street"]
+        address = {"party": party, "party_name": f"Customer {n}", "city": SHIP_TO["city"]}
+        address["postal_code"] = SHIP_TO["postal_code"]
+        if country in countries:
+            address["country"] = countries[country]
+        if region in regions:
+            address["subdivision"] = regions[region]
+        else:
+            street.append(SHIP_TO["region"])
+        if country not in countries:
+            street.append(country)
+        address["street_unstructured"] = "\n".join(street)
+        return address
+
+    def receive(self) -> tuple[float, int]:
+        rpc = self.rpc
+        started = time.perf_counter()
+        fields = [
+            "write_date",
+            "create_date",
+            "reference",
+            "warehouse",
+            "shipping_reference",
+            "outgoing_moves",
+        ]
+        fields += ["root_packages", "carrier.party.name", "carrier.carrier_product.code"]
+        read, after = 0, []
+        while True:
+            page = rpc.search_read(
+                "stock.shipment.out",
+                [("state", "in", ["done"]), *after],
+                fields,
+                order=[["write_date", "ASC"], ["id", "ASC"]],
+                limit=CHANGED_PAGE,
+            )
+            move_ids = [m for s in page for m in s["outgoing_moves"]]
+            for start in range(0, len(move_ids), PAGE):
+                rpc.search_read(
+                    "stock.move",
+                    [("id", "in", move_ids[start : start + PAGE])],
+                    ["product.code", "quantity", "state"],
+                )
+            read += len(page)
+            if len(page) < CHANGED_PAGE:
+                break
+            last = page[-1]
+            after = [
+                [
+                    "OR",
+                    ("write_date", ">", last["write_date"]),
+                    [("write_date", "=", last["write_date"]), ("id", ">", last["id"])],
+                ]
+            ]
+        return time.perf_counter() - started, read
+
+
+def _seed_portal(peer, orders: int):
     from accounts.models import Account, Organization, Warehouse
     from catalog.models import AdjustmentReason, AdjustmentSource, Product
     from catalog.services import LedgerContext, adjust_inventory
@@ -141,12 +390,12 @@ def _seed_portal(peer):
     products = {}
     for sku in SKUS:
         products[sku.upper()] = Product.objects.create(account=account, sku=sku, name=sku)
-        adjust_inventory(products[sku.upper()], warehouse, 10 * ORDERS, context)
+        adjust_inventory(products[sku.upper()], warehouse, 10 * orders, context)
     channel = services.create_channel(
         None, account, kind="fulfillment", name="Tryton", platform="tryton", credentials=peer.credentials
     )
     services.add_mapping(None, channel, "MAIN", warehouse.pk)
-    for n in range(ORDERS):
+    for n in range(orders):
         store_sales_order(
             account,
             [{"sku": sku, "quantity": 1, "unit_price": Decimal("9.90")} for sku in SKUS],
@@ -155,240 +404,154 @@ def _seed_portal(peer):
             number=f"B-{n:05d}",
             status=SalesOrderStatus.ALLOCATED,
             warehouse=warehouse,
-            ordered_at=django_now(),
+            ordered_at=_now(),
             customer_name=f"Customer {n}",
             ship_address1=f"{n} Bench Street",
-            ship_city="Newark",
-            ship_region="NJ",
-            ship_postal_code="07102",
-            ship_country="US",
+            ship_city=SHIP_TO["city"],
+            ship_region=SHIP_TO["region"],
+            ship_postal_code=SHIP_TO["postal_code"],
+            ship_country=SHIP_TO["country"],
             carrier_code="UPS",
             service_code="03",
         )
     return account, channel
 
 
-def django_now():
+def _now():
     from django.utils import timezone
 
     return timezone.now()
 
 
-def _run(channel, job_type, http):
+def _run_job(channel, job_type, http) -> dict:
     from automations.jobs.runner import run_job
     from automations.models import JobRun, Trigger
 
     job_run = JobRun.objects.create(
         account=channel.account, channel=channel, job_type=job_type, trigger=Trigger.MANUAL
     )
-    tracemalloc.start()
-    started = time.perf_counter()
-    finished = run_job(job_run, http=http)
-    seconds = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return finished, seconds, peak
+    if TRACE:
+        tracemalloc.start()
+    with RssPeak() as rss:
+        started = time.perf_counter()
+        finished = run_job(job_run, http=http)
+        seconds = time.perf_counter() - started
+    result = {"seconds": seconds, "rss_growth": rss.growth, "rss_peak": rss.peak, "counts": finished.counts}
+    if TRACE:
+        result["python_peak"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return result
 
 
-def _bare_send(rpc, info: dict, references: list[str], party: int | None = None) -> float:
-    """The same creates as Send Orders, with nothing else: per 100 orders a search by
-    reference, the addresses, the shipments with their moves, and `wait`."""
-    started = time.perf_counter()
-    products = {
-        p["code"]: p
-        for p in rpc.search_read("product.product", [("code", "in", SKUS)], ["code", "default_uom"])
-    }
-    warehouse = info["warehouses"]["Main"]
-    if party is None:  # the connector's own party, as it looks it up
-        party = rpc.search_read("party.party", [("name", "=", "techOMS")], ["id"])[0]["id"]
-    for start in range(0, len(references), 100):
-        batch = references[start : start + 100]
-        rpc.search_read("stock.shipment.out", [("reference", "in", batch)], ["reference", "state"])
-        addresses = rpc.create(
-            "party.address",
-            [
-                {
-                    "party": party,
-                    "party_name": ref,
-                    "city": "Newark",
-                    "street_unstructured": f"{ref} St",
-                }
-                for ref in batch
-            ],
-        )
-        moves = [
-            {
-                "product": products[sku]["id"],
-                "unit": products[sku]["default_uom"],
-                "quantity": 1.0,
-                "from_location": warehouse["output"],
-                "to_location": info["locations"]["customer"],
-                "unit_price": Decimal("9.90"),
-                "currency": info["currency"],
-                "company": info["company"],
-            }
-            for sku in SKUS
-        ]
-        ids = rpc.create(
-            "stock.shipment.out",
-            [
-                {
-                    "company": info["company"],
-                    "customer": party,
-                    "delivery_address": address,
-                    "reference": ref,
-                    "warehouse": warehouse["id"],
-                    "warehouse_storage": warehouse["storage"],
-                    "warehouse_output": warehouse["output"],
-                    "carrier": info["carriers"]["UPS"]["id"],
-                    "outgoing_moves": [["create", moves]],
-                }
-                for ref, address in zip(batch, addresses, strict=True)
-            ],
-        )
-        rpc.model("stock.shipment.out", "wait", ids)
-    return time.perf_counter() - started
-
-
-def _bare_receive(rpc, since) -> tuple[float, int]:
-    """The same reads as Receive Shipments: done shipments written since a time, then
-    their moves, 500 a page."""
-    started = time.perf_counter()
-    fields = ["write_date", "create_date", "reference", "warehouse", "shipping_reference", "outgoing_moves"]
-    fields += ["root_packages", "carrier.party.name", "carrier.carrier_product.code"]
-    shipments, offset = [], 0
-    while True:
-        page = rpc.search_read(
-            "stock.shipment.out",
-            [("state", "in", ["done"]), ("write_date", ">=", since)],
-            fields,
-            order=[["write_date", "ASC"], ["id", "ASC"]],
-            limit=500,
-            offset=offset,
-        )
-        shipments += page
-        offset += 500
-        if len(page) < 500:
-            break
-    move_ids = [m for s in shipments for m in s["outgoing_moves"]]
-    for start in range(0, len(move_ids), 500):
-        rpc.search_read(
-            "stock.move", [("id", "in", move_ids[start : start + 500])], ["product.code", "quantity", "state"]
-        )
-    return time.perf_counter() - started, len(shipments)
-
-
-def _ship_all(warehouse, rpc, references: list[str]) -> float:
-    """The warehouse ships every shipment of these references, 100 at a time, each with
-    its own tracking number."""
-    started = time.perf_counter()
-    ids = []
-    for start in range(0, len(references), 500):
-        chunk = references[start : start + 500]
-        ids += [s["id"] for s in rpc.search_read("stock.shipment.out", [("reference", "in", chunk)], ["id"])]
-    for start in range(0, len(ids), SHIP_BATCH):
-        batch = ids[start : start + SHIP_BATCH]
-        warehouse.ship(batch, tracking={i: f"1ZBENCH{i:08d}" for i in batch})
-    return time.perf_counter() - started
-
-
-def main() -> int:
+def measure(orders: int) -> dict:
+    """One run at `orders` orders: the figures of both jobs and of the bare client."""
     _setup()
     from channels.platforms import JobType
     from orders.models import SalesOrder, SalesOrderStatus
-    from peers.tryton.peer import start_peer
-    from peers.tryton.rpc import TrytonRpc, Warehouse
 
-    started = time.perf_counter()
-    workdir = tempfile.mkdtemp(prefix="bench-tryton-")
-    peer = start_peer(workdir)
-    print(f"Tryton {peer.url} up in {time.perf_counter() - started:.1f} s ({peer.timings})")
+    job_side = bare_side = None
     try:
+        job_side, bare_side = Side(orders), Side(orders)
         _fresh_database()
-        rpc = TrytonRpc(peer.url, peer.database, peer.user, peer.password)
-        rpc.login()
-        warehouse = Warehouse(rpc, peer.info)
-        # Stock for both the connector's and the bare client's shipments.
-        warehouse.add_stock("Main", {sku: 2 * ORDERS + 10 for sku in SKUS})
-        # A cold Tryton answers its first creates slowly: warm it up for both sides alike.
-        warm = [f"WARM-{n:03d}" for n in range(20)]
-        _bare_send(rpc, peer.info, warm, party=peer.info["parties"]["customer"]["id"])
-        _ship_all(warehouse, rpc, warm)
-        account, channel = _seed_portal(peer)
-        rss_before = _rss_mb()
+        account, channel = _seed_portal(job_side.peer, orders)
         spent: dict = {}
         _timed_connector_methods(spent)
+        bare = BareClient(bare_side.rpc, bare_side.peer.info)
+        figures = {"orders": orders, "tryton_start": [job_side.started_in, bare_side.started_in]}
 
         counted = Counted()
-        sent, send_s, send_peak = _run(channel, JobType.SEND_ORDERS, _counting_http(peer.url, counted))
-        send_calls, send_wait = counted.calls, counted.seconds
+        send = _run_job(channel, JobType.SEND_ORDERS, _counting_http(job_side.peer.url, counted))
+        assert send["counts"].get("sent") == orders, send["counts"]
+        send.update(connector=spent["send_orders"], calls=counted.calls, waiting=counted.seconds)
+        calls = bare_side.rpc.calls
+        send.update(
+            bare=bare.send([f"BARE-{n:05d}" for n in range(orders)]), bare_calls=bare_side.rpc.calls - calls
+        )
+        figures["send"] = send
+
         refs = [o.reference for o in SalesOrder.objects.filter(account=account)]
-        assert sent.counts.get("sent") == ORDERS, sent.counts
-        ship_s = _ship_all(warehouse, rpc, refs)
+        figures["shipped_in"] = job_side.ship(refs)
+        bare_side.ship([f"BARE-{n:05d}" for n in range(orders)])
 
         counted = Counted()
-        received, receive_s, receive_peak = _run(
-            channel, JobType.RECEIVE_SHIPMENTS, _counting_http(peer.url, counted)
-        )
-        receive_calls, receive_wait = counted.calls, counted.seconds
-        assert received.counts.get("received") == ORDERS, received.counts
+        receive = _run_job(channel, JobType.RECEIVE_SHIPMENTS, _counting_http(job_side.peer.url, counted))
+        assert receive["counts"].get("received") == orders, receive["counts"]
         shipped = SalesOrder.objects.filter(account=account, status=SalesOrderStatus.SHIPPED).count()
-        assert shipped == ORDERS, shipped
-        rss_after = _rss_mb()
-
-        bare_refs = [f"BARE-{n:05d}" for n in range(ORDERS)]
-        calls_before = rpc.calls
-        bare_send_s = _bare_send(rpc, peer.info, bare_refs)
-        bare_send_calls = rpc.calls - calls_before
-        # The bare client's cursor: just past the last shipment written so far.
-        (last,) = rpc.search_read(
-            "stock.shipment.out", [], ["write_date"], order=[["write_date", "DESC"]], limit=1
-        )
-        since = last["write_date"] + timedelta(microseconds=1)
-        _ship_all(warehouse, rpc, bare_refs)
-        calls_before = rpc.calls
-        bare_receive_s, bare_read = _bare_receive(rpc, since)
-        bare_receive_calls = rpc.calls - calls_before
-        assert bare_read >= ORDERS, bare_read
+        assert shipped == orders, shipped
+        receive.update(connector=spent["receive_shipments"], calls=counted.calls, waiting=counted.seconds)
+        calls = bare_side.rpc.calls
+        bare_seconds, bare_read = bare.receive()
+        assert bare_read == orders + WARM, bare_read
+        receive.update(bare=bare_seconds, bare_calls=bare_side.rpc.calls - calls)
+        figures["receive"] = receive
     finally:
-        peer.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        for side in (job_side, bare_side):
+            if side is not None:
+                side.stop()
         shutil.rmtree(os.environ["OMS_VAR_DIR"], ignore_errors=True)
+    return figures
 
-    def line(what, job_s, connector_s, calls, wait, bare_s, bare_calls, peak):
-        ratio = connector_s / bare_s
+
+def report(figures: dict) -> bool:
+    orders = figures["orders"]
+    print(
+        f"{orders:,} orders × {len(SKUS)} lines; the warehouse shipped them in {figures['shipped_in']:.1f} s"
+    )
+    ok = True
+    for key, label in (("send", "Send Orders"), ("receive", "Receive Shipments")):
+        f = figures[key]
+        ratio = f["seconds"] / f["bare"]
+        ok &= ratio <= TARGET
+        python = f" Python peak {f['python_peak']:.1f} MB;" if "python_peak" in f else ""
         print(
-            f"{what}: job {job_s:.1f} s (connector {connector_s:.1f} s, {calls} calls, {wait:.1f} s waiting "
-            f"for Tryton; Python peak {peak:.0f} MB) | bare client {bare_s:.1f} s, {bare_calls} calls | "
-            f"connector/bare {ratio:.2f} (target ≤ {TARGET})"
+            f"  {label}: job {f['seconds']:.1f} s (connector {f['connector']:.1f} s, {f['calls']} calls, "
+            f"{f['waiting']:.1f} s waiting for Tryton; portal {f['seconds'] - f['connector']:.1f} s) | "
+            f"bare client {f['bare']:.1f} s, {f['bare_calls']} calls | job/bare {ratio:.2f} "
+            f"(target ≤ {TARGET}), connector/bare {f['connector'] / f['bare']:.2f} | memory:{python} "
+            f"RSS +{f['rss_growth']:.1f} MB during the job (peak {f['rss_peak']:.0f} MB)"
         )
-        return ratio <= TARGET
+    return ok
 
-    print(f"{ORDERS:,} orders × {len(SKUS)} lines; the warehouse shipped them in {ship_s:.1f} s")
-    ok = line(
-        "Send Orders",
-        send_s,
-        spent["send_orders"],
-        send_calls,
-        send_wait,
-        bare_send_s,
-        bare_send_calls,
-        send_peak,
-    )
-    ok &= line(
-        "Receive Shipments",
-        receive_s,
-        spent["receive_shipments"],
-        receive_calls,
-        receive_wait,
-        bare_receive_s,
-        bare_receive_calls,
-        receive_peak,
-    )
-    print(f"peak RSS: {rss_before:.0f} MB before the jobs, {rss_after:.0f} MB after")
-    print(f"Tryton start: {peer.timings}")
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+
+def flat(runs: list[dict]) -> bool:
+    """Memory growth during each job at the largest size against the smallest."""
+    small, large = runs[0], runs[-1]
+    ok = True
+    for key, label in (("send", "Send Orders"), ("receive", "Receive Shipments")):
+        measure_key = "python_peak" if TRACE else "rss_growth"
+        a, b = small[key][measure_key], large[key][measure_key]
+        allowed = a + max(FLAT_FRACTION * a, FLAT_MB)
+        ok &= b <= allowed
+        what = "Python peak" if TRACE else "RSS growth"
+        print(
+            f"  {label} {what}: {a:.1f} MB at {small['orders']:,} orders, {b:.1f} MB at "
+            f"{large['orders']:,} ({'flat' if b <= allowed else 'NOT flat'}: ≤ {allowed:.1f} MB)"
+        )
+    return ok
+
+
+def main() -> int:
+    if len(SIZES) == 1:
+        figures = measure(SIZES[0])
+        if os.environ.get("BENCH_RESULT"):
+            Path(os.environ["BENCH_RESULT"]).write_text(json.dumps(figures))
+        ok = report(figures)
+        print("target met" if ok else "target NOT met")
+        return 0 if ok else 1
+    # Each size in a process of its own: one size's memory is not another's.
+    runs = []
+    for orders in sorted(SIZES):
+        with tempfile.NamedTemporaryFile(suffix=".json") as result:
+            env = {**os.environ, "BENCH_ORDERS": str(orders), "BENCH_RESULT": result.name}
+            subprocess.run([sys.executable, __file__], env=env, check=False)
+            runs.append(json.loads(Path(result.name).read_text()))
+    print("Summary")
+    ok = True
+    for figures in runs:
+        ok &= report(figures)
+    ok_flat = flat(runs)
+    print(f"time: {'target met' if ok else 'target NOT met'}; memory: {'flat' if ok_flat else 'NOT flat'}")
+    return 0 if ok and ok_flat else 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ checked against the account's API validation rules here (orders.validation, the 
 implementation channel jobs use too), then stored with their lines in one transaction;
 shipments and receipts are recorded by one function each, whatever their source."""
 
+import dataclasses
+from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -12,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Account, ValidationDocument, Warehouse
 from catalog.models import AdjustmentReason, AdjustmentSource
-from catalog.services import LedgerContext, adjust_inventory, products_by_sku
+from catalog.services import LedgerContext, LevelChange, adjust_inventory_many, products_by_sku
 
 from .models import (
     OrderSource,
@@ -249,6 +251,20 @@ def create_shipment(account: Account, data: dict, actor=None) -> Shipment:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class Arriving:
+    """A shipment or receipt to record: the order or purchase order it belongs to, the
+    warehouse, its lines (sku, quantity), the ledger's context and the record's own
+    fields (channel, external_id, carrier and service codes, tracking number,
+    shipped_at or received_at, validation warnings)."""
+
+    document: SalesOrder | PurchaseOrder
+    warehouse: Warehouse | None
+    lines: list[tuple[str, int]]
+    ledger: LedgerContext
+    fields: dict = dataclasses.field(default_factory=dict)
+
+
 def record_shipment(
     order: SalesOrder,
     warehouse: Warehouse | None,
@@ -261,38 +277,116 @@ def record_shipment(
     units shipped give back their reservation and leave the warehouse, and the order moves
     to Partially Shipped or Shipped. `fields`: the Shipment's own (channel, external_id,
     carrier and service codes, tracking number, shipped_at, validation warnings)."""
-    shipment = Shipment.objects.create(
-        account_id=order.account_id, sales_order=order, warehouse=warehouse, **fields
+    return record_shipments([Arriving(order, warehouse, lines, ledger, fields)])[0]
+
+
+def record_shipments(arriving: list[Arriving]) -> list[Shipment]:
+    """record_shipment for several shipments at once, in the caller's transaction, as if
+    recorded one after the other (the same rows, ledger entries in the same order), in a
+    few statements: the orders' lines are locked together, the shipments, their lines
+    and ledger entries inserted at once, and shipments_received sent once."""
+    if not arriving:
+        return []
+    shipments = Shipment.objects.bulk_create(
+        Shipment(account_id=a.document.account_id, sales_order=a.document, warehouse=a.warehouse, **a.fields)
+        for a in arriving
     )
+    orders: dict[int, SalesOrder] = {}
     # Lock the lines only: product is nullable (an outer join), which PostgreSQL refuses
     # to lock.
-    order_lines = {
-        li.sku.upper(): li for li in order.lines.select_for_update(of=("self",)).select_related("product")
-    }
-    for sku, quantity in lines:
-        order_line = order_lines.get(sku.upper())
-        product = order_line.product if order_line else None
-        ShipmentLine.objects.create(
-            shipment=shipment, order_line=order_line, product=product, sku=sku, quantity=quantity
-        )
-        if order_line and quantity:
-            order_line.quantity_shipped += quantity
-            release_shipped(order, order_line, quantity, ledger)
-            order_line.save(update_fields=["quantity_shipped", "quantity_reserved"])
-        if product and warehouse and quantity:
-            adjust_inventory(product, warehouse, -quantity, ledger)
-    shipped = list(order_lines.values())
-    if shipped and all(li.quantity_shipped >= li.quantity for li in shipped):
-        order.status = SalesOrderStatus.SHIPPED
-    elif any(li.quantity_shipped for li in shipped):
-        order.status = SalesOrderStatus.PARTIALLY_SHIPPED
-    order.save(update_fields=["status", "updated_at"])
-    transaction.on_commit(
-        lambda: shipments_received.send(
-            sender=Shipment, account_id=order.account_id, shipment_ids=(shipment.pk,)
-        )
+    order_lines = _locked_lines(
+        SalesOrderLine.objects.filter(order_id__in={a.document.pk for a in arriving}), "order_id"
     )
-    return shipment
+    shipment_lines, changes, touched = [], [], {}
+    for arrival, shipment in zip(arriving, shipments, strict=True):
+        order = orders.setdefault(arrival.document.pk, arrival.document)
+        by_sku = order_lines[order.pk]
+        for sku, quantity in arrival.lines:
+            order_line = by_sku.get(sku.upper())
+            product = order_line.product if order_line else None
+            shipment_lines.append(
+                ShipmentLine(
+                    shipment=shipment, order_line=order_line, product=product, sku=sku, quantity=quantity
+                )
+            )
+            if order_line and quantity:
+                order_line.quantity_shipped += quantity
+                released = release_shipped(order, order_line, quantity)
+                if released:
+                    changes.append(
+                        LevelChange(order_line.product, order.warehouse, 0, arrival.ledger, -released)
+                    )
+                touched[order_line.pk] = order_line
+            if product and arrival.warehouse and quantity:
+                changes.append(LevelChange(product, arrival.warehouse, -quantity, arrival.ledger))
+        shipped = list(by_sku.values())
+        if shipped and all(li.quantity_shipped >= li.quantity for li in shipped):
+            order.status = SalesOrderStatus.SHIPPED
+        elif any(li.quantity_shipped for li in shipped):
+            order.status = SalesOrderStatus.PARTIALLY_SHIPPED
+    ShipmentLine.objects.bulk_create(shipment_lines)
+    _save_lines(SalesOrderLine, touched.values(), ["quantity_shipped", "quantity_reserved"])
+    adjust_inventory_many(changes)
+    _save_statuses(SalesOrder, orders.values())
+    _announce(shipments_received, Shipment, "shipment_ids", shipments)
+    return shipments
+
+
+def _locked_lines(lines, document_field: str) -> dict[int, dict]:
+    """Document id → its lines by upper-cased SKU (the last line of a SKU wins), locked,
+    in line order."""
+    locked: dict[int, dict] = defaultdict(dict)
+    for line in (
+        lines.select_for_update(of=("self",))
+        .select_related("product")
+        .order_by(document_field, "line_number")
+    ):
+        locked[getattr(line, document_field)][line.sku.upper()] = line
+    return locked
+
+
+# More distinct values than this among a batch's lines: one bulk_update instead.
+DISTINCT_LINE_VALUES = 20
+
+
+def _save_lines(model, lines, fields: list[str]) -> None:
+    """Save `fields` of these lines: one UPDATE per distinct set of values, as a batch's
+    lines mostly share them (measured: bulk_update's CASE per line cost more than the
+    writes themselves, 0.37 s of 0.66 s for 200 shipments)."""
+    lines = list(lines)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for line in lines:
+        groups[tuple(getattr(line, f) for f in fields)].append(line.pk)
+    if len(groups) > DISTINCT_LINE_VALUES:
+        model.objects.bulk_update(lines, fields)
+        return
+    for values, pks in groups.items():
+        model.objects.filter(pk__in=pks).update(**dict(zip(fields, values, strict=True)))
+
+
+def _save_statuses(model, documents) -> None:
+    """Save each document's status (and updated_at): one UPDATE per status."""
+    now = timezone.now()
+    by_status: dict[str, list[int]] = defaultdict(list)
+    for document in documents:
+        document.updated_at = now
+        by_status[document.status].append(document.pk)
+    for status, pks in by_status.items():
+        model.objects.filter(pk__in=pks).update(status=status, updated_at=now)
+
+
+def _announce(signal, sender, ids_argument: str, records) -> None:
+    """Send `signal` once these records are committed, once per account."""
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for record in records:
+        by_account[record.account_id].append(record.pk)
+    for account_id, pks in by_account.items():
+        ids = tuple(pks)
+        transaction.on_commit(
+            lambda account_id=account_id, ids=ids: signal.send(
+                sender=sender, account_id=account_id, **{ids_argument: ids}
+            )
+        )
 
 
 def create_receipt(account: Account, data: dict, actor=None) -> Receipt:
@@ -326,35 +420,54 @@ def record_receipt(
     """The one way a receipt is recorded, from the API or a fulfillment channel, in the
     caller's transaction: its lines count against the purchase order's, the units arrive
     in the warehouse, and the purchase order moves to Partially Received or Received."""
-    receipt = Receipt.objects.create(
-        account_id=po.account_id, purchase_order=po, warehouse=warehouse, **fields
-    )
-    po_lines = {
-        li.sku.upper(): li for li in po.lines.select_for_update(of=("self",)).select_related("product")
-    }
-    for sku, quantity in lines:
-        po_line = po_lines.get(sku.upper())
-        ReceiptLine.objects.create(
-            receipt=receipt,
-            purchase_order_line=po_line,
-            product=po_line.product if po_line else None,
-            sku=sku,
-            quantity=quantity,
+    return record_receipts([Arriving(po, warehouse, lines, ledger, fields)])[0]
+
+
+def record_receipts(arriving: list[Arriving]) -> list[Receipt]:
+    """record_receipt for several receipts at once, as record_shipments does shipments."""
+    if not arriving:
+        return []
+    receipts = Receipt.objects.bulk_create(
+        Receipt(
+            account_id=a.document.account_id, purchase_order=a.document, warehouse=a.warehouse, **a.fields
         )
-        if po_line and quantity:
-            po_line.quantity_received += quantity
-            po_line.save(update_fields=["quantity_received"])
-            adjust_inventory(po_line.product, warehouse, quantity, ledger)
-    received = list(po_lines.values())
-    if received and all(li.quantity_received >= li.quantity for li in received):
-        po.status = PurchaseOrderStatus.RECEIVED
-    elif any(li.quantity_received for li in received):
-        po.status = PurchaseOrderStatus.PARTIALLY_RECEIVED
-    po.save(update_fields=["status", "updated_at"])
-    transaction.on_commit(
-        lambda: receipts_received.send(sender=Receipt, account_id=po.account_id, receipt_ids=(receipt.pk,))
+        for a in arriving
     )
-    return receipt
+    pos: dict[int, PurchaseOrder] = {}
+    po_lines = _locked_lines(
+        PurchaseOrderLine.objects.filter(purchase_order_id__in={a.document.pk for a in arriving}),
+        "purchase_order_id",
+    )
+    receipt_lines, changes, touched = [], [], {}
+    for arrival, receipt in zip(arriving, receipts, strict=True):
+        po = pos.setdefault(arrival.document.pk, arrival.document)
+        by_sku = po_lines[po.pk]
+        for sku, quantity in arrival.lines:
+            po_line = by_sku.get(sku.upper())
+            receipt_lines.append(
+                ReceiptLine(
+                    receipt=receipt,
+                    purchase_order_line=po_line,
+                    product=po_line.product if po_line else None,
+                    sku=sku,
+                    quantity=quantity,
+                )
+            )
+            if po_line and quantity:
+                po_line.quantity_received += quantity
+                touched[po_line.pk] = po_line
+                changes.append(LevelChange(po_line.product, arrival.warehouse, quantity, arrival.ledger))
+        received = list(by_sku.values())
+        if received and all(li.quantity_received >= li.quantity for li in received):
+            po.status = PurchaseOrderStatus.RECEIVED
+        elif any(li.quantity_received for li in received):
+            po.status = PurchaseOrderStatus.PARTIALLY_RECEIVED
+    ReceiptLine.objects.bulk_create(receipt_lines)
+    _save_lines(PurchaseOrderLine, touched.values(), ["quantity_received"])
+    adjust_inventory_many(changes)
+    _save_statuses(PurchaseOrder, pos.values())
+    _announce(receipts_received, Receipt, "receipt_ids", receipts)
+    return receipts
 
 
 def mark_tracking_exported(shipment_ids: list[int]) -> None:

@@ -287,24 +287,45 @@ def settle_after_send(order_id: int, channel_name: str, failure: str, actor: Act
         _hold(order, reason, actor, counts)
 
 
-def mark_sales_order_sent(
-    order: SalesOrder, statuses, channel, external_id: str, warehouse_id: int, actor: Actor, detail: str
-) -> bool:
-    """Mark an order the fulfillment channel accepted as Sent, with its history entry in
-    the same transaction; only if still in `statuses` (one cancelled while the request
-    was on its way stays Cancelled: False)."""
+def mark_sales_orders_sent(accepted: list[tuple], statuses, channel, actor: Actor) -> set[int]:
+    """Mark orders the fulfillment channel accepted as Sent, each with its history entry,
+    in one transaction; `accepted`: (order, external id, warehouse id, history detail)
+    each. Only orders still in `statuses` are marked (one cancelled while the request was
+    on its way stays Cancelled); the ids of those marked."""
+    if not accepted:
+        return set()
+    now = timezone.now()
     with transaction.atomic():
-        sent = _mark_sent(
-            SalesOrder.objects.filter(pk=order.pk, status__in=statuses),
-            channel,
-            external_id,
-            status=SalesOrderStatus.SENT,
-            hold_reason="",
-            warehouse_id=warehouse_id,
+        still = set(
+            SalesOrder.objects.select_for_update()
+            .filter(pk__in=[order.pk for order, *_ in accepted], status__in=statuses)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        if sent:
-            record_sales_event(order, EventAction.SENT, actor, detail)
-    return sent
+        marked = [item for item in accepted if item[0].pk in still]
+        # What all share in one UPDATE, each order's own id at the channel and warehouse
+        # in another (bulk_update's CASE per order and field costs more than the writes).
+        shared = {"status": SalesOrderStatus.SENT, "hold_reason": "", "sent_at": now, "updated_at": now}
+        SalesOrder.objects.filter(pk__in=still).update(fulfillment_channel=channel, **shared)
+        for order, external_id, warehouse_id, _ in marked:
+            order.fulfillment_channel, order.fulfillment_external_id = channel, external_id
+            order.warehouse_id = warehouse_id
+            for name, value in shared.items():
+                setattr(order, name, value)
+        SalesOrder.objects.bulk_update(
+            [order for order, *_ in marked], ["fulfillment_external_id", "warehouse"]
+        )
+        SalesOrderEvent.objects.bulk_create(
+            SalesOrderEvent(
+                order=order,
+                action=EventAction.SENT,
+                actor=actor.user,
+                actor_name=actor.name,
+                detail=detail[:500],
+            )
+            for order, _, _, detail in marked
+        )
+    return still
 
 
 def mark_purchase_order_sent(po: PurchaseOrder, channel, external_id: str, actor: Actor, detail: str) -> bool:
@@ -468,12 +489,12 @@ def record_purchase_event(po: PurchaseOrder, action: str, actor: Actor, detail: 
 # Shipments -------------------------------------------------------------------------------
 
 
-def release_shipped(
-    order: SalesOrder, order_line: SalesOrderLine, quantity: int, ledger: LedgerContext
-) -> None:
-    """Units shipped no longer need their reservation: give back up to `quantity` of
-    what the line holds at the order's warehouse (the caller saves the line)."""
+def release_shipped(order: SalesOrder, order_line: SalesOrderLine, quantity: int) -> int:
+    """Units shipped no longer need their reservation: how many of what the line holds
+    at the order's warehouse to give back for `quantity` shipped, taken off the line (the
+    caller saves the line and writes the release to the ledger)."""
     release = min(quantity, order_line.quantity_reserved)
     if release and order_line.product_id and order.warehouse_id:
-        adjust_inventory(order_line.product, order.warehouse, 0, ledger, reserved=-release)
         order_line.quantity_reserved -= release
+        return release
+    return 0

@@ -42,14 +42,13 @@ def carrier_check(ctx: JobContext, document: str, incoming, label: str) -> Valid
     return check
 
 
-def referenced(ctx: JobContext, model, prefix: str, reference: str):
-    """The account's order or purchase order a platform record refers to (SO-n / PO-n),
-    or None, counted as unmatched."""
-    pk = pk_from_reference(reference, prefix)
-    found = model.objects.filter(account=ctx.account, pk=pk).first() if pk else None
-    if found is None:
-        ctx.report.counts["unmatched"] += 1
-    return found
+def referenced_documents(ctx: JobContext, model, prefix: str, references: list[str]) -> dict:
+    """Reference → the account's order or purchase order it names (SO-n / PO-n), with its
+    warehouse, in one query; a reference naming none is left out."""
+    pks = {reference: pk_from_reference(reference, prefix) for reference in references}
+    found = model.objects.filter(account=ctx.account, pk__in={pk for pk in pks.values() if pk})
+    by_pk = {document.pk: document for document in found.select_related("warehouse")}
+    return {reference: by_pk[pk] for reference, pk in pks.items() if pk in by_pk}
 
 
 def count_waiting(ctx: JobContext, waiting, what: str, workflow: str) -> None:

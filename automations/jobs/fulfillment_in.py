@@ -12,10 +12,14 @@ from catalog.models import AdjustmentReason
 from catalog.services import products_by_sku, set_on_hand
 from channels.platforms import JobType
 from orders.models import PurchaseOrder, Receipt, SalesOrder, Shipment
-from orders.services import record_receipt, record_shipment
+from orders.services import Arriving, record_receipts, record_shipments
 
-from .common import carrier_check, not_yet_received, referenced
+from .. import progress
+from .common import carrier_check, not_yet_received, referenced_documents
 from .runner import JobContext, handles
+
+# Shipments or receipts written in one transaction.
+RECORD_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class Arrival:
     unknown: str  # "names no order of this account"
     reason: str  # the ledger's reason
     ledger_note: str  # "Order {number}"
-    record: Callable  # the orders service recording it
+    record_many: Callable  # the orders service recording a batch of them
     moment: str  # the incoming record's date attribute, the model's date field
 
 
@@ -45,7 +49,7 @@ SHIPMENT = Arrival(
     "names no order of this account",
     AdjustmentReason.SHIPMENT,
     "Order {number}",
-    record_shipment,
+    record_shipments,
     "shipped_at",
 )
 RECEIPT = Arrival(
@@ -58,59 +62,119 @@ RECEIPT = Arrival(
     "names no purchase order of this account",
     AdjustmentReason.RECEIPT,
     "PO {number}",
-    record_receipt,
+    record_receipts,
     "received_at",
 )
 
 
 @handles(JobType.RECEIVE_SHIPMENTS)
 def receive_shipments(ctx: JobContext) -> None:
-    _receive(ctx, ctx.connector.receive_shipments(ctx.ids, since=ctx.since), SHIPMENT)
+    _receive(ctx, ctx.connector.receive_shipment_pages(ctx.ids, since=ctx.since), SHIPMENT)
 
 
 @handles(JobType.RECEIVE_RECEIPTS)
 def receive_receipts(ctx: JobContext) -> None:
-    _receive(ctx, ctx.connector.receive_receipts(ctx.ids, since=ctx.since), RECEIPT)
+    _receive(ctx, ctx.connector.receive_receipt_pages(ctx.ids, since=ctx.since), RECEIPT)
 
 
-def _receive(ctx: JobContext, fetched, kind: Arrival) -> None:
+def _receive(ctx: JobContext, pages, kind: Arrival) -> None:
     """Record each new shipment or receipt through the orders service, after the API
-    validation rules; one transaction each, so a failure part-way stores whole records."""
+    validation rules, page by page as the platform hands them on (a run never holds more
+    than a page). RECORD_BATCH records are written in one transaction; a batch that
+    fails is rolled back and written again record by record, each in its own
+    transaction, so a failure part-way stores whole records only. The cursor moves once
+    a page and every page before it were handled."""
     locations = ctx.location_to_warehouse()
-    for incoming in ctx.track(not_yet_received(ctx, fetched, kind.model)):
+    done = total = 0
+    for page in pages:
+        fresh = list(not_yet_received(ctx, page, kind.model))
+        total += len(fresh)
+        progress.show(ctx.run, done, total)
+        for start in range(0, len(fresh), RECORD_BATCH):
+            batch = fresh[start : start + RECORD_BATCH]
+            _record_batch(ctx, _arriving(ctx, batch, kind, locations), kind)
+            done += len(batch)
+            progress.show(ctx.run, done, total)
+        ctx.keep_cursor(page)
+
+
+def _arriving(ctx: JobContext, batch: list, kind: Arrival, locations: dict) -> list[tuple]:
+    """(incoming record, its label, what the orders service records) for the records of
+    the batch that name a document of the account and pass the validation rules."""
+    documents = referenced_documents(
+        ctx, kind.document, kind.prefix, [getattr(i, kind.reference) for i in batch]
+    )
+    arriving = []
+    for incoming in batch:
         reference = getattr(incoming, kind.reference)
-        document = referenced(ctx, kind.document, kind.prefix, reference)
+        document = documents.get(reference)
         if document is None:
+            ctx.report.counts["unmatched"] += 1
             ctx.report.note(f"{kind.model.__name__} {incoming.external_id} {kind.unknown} ({reference}).")
             continue
         label = kind.label.format(id=incoming.external_id, number=document.number)
         check = carrier_check(ctx, kind.validation, incoming, label)
         if check is None:
             continue
+        record = Arriving(
+            document,
+            locations.get(incoming.location) or document.warehouse,
+            [(line.sku, line.quantity) for line in incoming.lines],
+            ctx.ledger(kind.reason, kind.ledger_note.format(number=document.number)),
+            {
+                "channel": ctx.channel,
+                "external_id": incoming.external_id,
+                "carrier_code": incoming.carrier_code,
+                "service_code": incoming.service_code,
+                "tracking_number": incoming.tracking_number,
+                "validation_warnings": check.warnings_for_record(),
+                kind.moment: getattr(incoming, kind.moment),
+            },
+        )
+        arriving.append((incoming, label, record))
+    return arriving
+
+
+def _record_batch(ctx: JobContext, arriving: list[tuple], kind: Arrival) -> None:
+    if len(arriving) > 1:
         try:
             with transaction.atomic():
-                kind.record(
-                    document,
-                    locations.get(incoming.location) or document.warehouse,
-                    [(line.sku, line.quantity) for line in incoming.lines],
-                    ctx.ledger(kind.reason, kind.ledger_note.format(number=document.number)),
-                    channel=ctx.channel,
-                    external_id=incoming.external_id,
-                    carrier_code=incoming.carrier_code,
-                    service_code=incoming.service_code,
-                    tracking_number=incoming.tracking_number,
-                    validation_warnings=check.warnings_for_record(),
-                    **{kind.moment: getattr(incoming, kind.moment)},
-                )
-        except IntegrityError:
-            ctx.report.counts["already_received"] += 1
-            continue
-        ctx.report.counts["received"] += 1
-        zero = [line.sku for line in incoming.lines if line.quantity == 0]
-        if zero:
-            ctx.report.counts["zero_quantity_lines"] += len(zero)
-            ctx.report.note(f"{label} has 0 of {', '.join(zero)}.", problem=False)
-    ctx.keep_cursor(fetched)
+                kind.record_many([record for _, _, record in arriving])
+        except Exception:
+            # Another run recorded one of them meanwhile (IntegrityError), or one cannot
+            # be stored: nothing of the batch was kept. Each again on its own, where an
+            # error fails the run as it would have without batches; the documents as
+            # stored, not as the rolled-back attempt left them.
+            for document in {id(r.document): r.document for _, _, r in arriving}.values():
+                document.refresh_from_db(fields=["status", "updated_at"])
+        else:
+            for item in arriving:
+                _count(ctx, item, True)
+            return
+    for item in arriving:
+        _count(ctx, item, _record_one(item, kind))
+
+
+def _record_one(item: tuple, kind: Arrival) -> bool:
+    """Record one; False when it was recorded by another run meanwhile."""
+    try:
+        with transaction.atomic():
+            kind.record_many([item[2]])
+    except IntegrityError:
+        return False
+    return True
+
+
+def _count(ctx: JobContext, item: tuple, recorded: bool) -> None:
+    incoming, label, _ = item
+    if not recorded:
+        ctx.report.counts["already_received"] += 1
+        return
+    ctx.report.counts["received"] += 1
+    zero = [line.sku for line in incoming.lines if line.quantity == 0]
+    if zero:
+        ctx.report.counts["zero_quantity_lines"] += len(zero)
+        ctx.report.note(f"{label} has 0 of {', '.join(zero)}.", problem=False)
 
 
 @handles(JobType.IMPORT_INVENTORY)

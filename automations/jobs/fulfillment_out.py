@@ -1,6 +1,7 @@
 """Fulfillment channel jobs that send documents to the warehouse: Send Orders and Send
 Purchase Orders. A document the warehouse accepted is marked sent with its history entry
-in one transaction (orders.workflow); one it refused is held (orders) or noted (POs)."""
+in one transaction (orders.workflow; Send Orders marks a batch of SEND_BATCH orders in
+one); one it refused is held (orders) or noted (POs)."""
 
 from django.db.models import Q
 
@@ -19,13 +20,17 @@ from orders.workflow import (
     SO_WORKFLOW,
     hold_sales_order,
     mark_purchase_order_sent,
-    mark_sales_order_sent,
+    mark_sales_orders_sent,
     record_purchase_event,
 )
 
 from ..actors import job_actor
 from .common import count_waiting, reference_pks
 from .runner import JobContext, handles
+
+# Orders read, sent and marked sent at a time: a run holds no more than these, and the
+# marks of a batch are one transaction.
+SEND_BATCH = 100
 
 
 @handles(JobType.SEND_ORDERS)
@@ -43,13 +48,23 @@ def send_orders(ctx: JobContext) -> None:
         statuses = (SalesOrderStatus.ALLOCATED,)
         if ctx.ids is None:
             count_waiting(ctx, unsent.filter(status=SalesOrderStatus.PENDING), "order", SO_WORKFLOW)
-    candidates = unsent.filter(status__in=statuses).prefetch_related("lines").order_by("ordered_at", "pk")
+    candidates = unsent.filter(status__in=statuses).order_by("ordered_at", "pk")
     if ctx.ids is not None:
         # The order workflows (automations.workflows) send exactly the orders they allocated.
         candidates = candidates.filter(pk__in=reference_pks(ctx.ids, "SO"))
     actor = job_actor(ctx.run)
-    requests, orders = [], {}
-    for order in candidates:
+    ids = list(candidates.values_list("pk", flat=True))
+    for start in range(0, len(ids), SEND_BATCH):
+        chunk = candidates.filter(pk__in=ids[start : start + SEND_BATCH]).prefetch_related("lines")
+        if not _send_batch(ctx, chunk, mapped, default_warehouse, statuses, actor):
+            break
+
+
+def _send_batch(ctx: JobContext, orders, mapped: dict, default_warehouse, statuses, actor) -> bool:
+    """Send these orders and mark those accepted as sent; False when the platform failed
+    part-way (the run stops there: what was done counts)."""
+    requests, sending = [], {}
+    for order in orders:
         warehouse_id = order.warehouse_id or default_warehouse
         if warehouse_id not in mapped:
             continue
@@ -61,21 +76,30 @@ def send_orders(ctx: JobContext) -> None:
             ctx.report.counts["held"] += 1
             ctx.report.note(f"Order {order.number} is on hold: unknown SKU {', '.join(unknown)}.")
             continue
-        orders[order.reference] = (order, warehouse_id)
+        sending[order.reference] = (order, warehouse_id)
         requests.append(_fulfillment_request(order, mapped[warehouse_id], lines))
+    if not requests:
+        return True
     pushed = ctx.connector.send_orders(requests)
     ctx.report.absorb(pushed)
+    accepted = []
     for outcome in pushed.outcomes:
-        order, warehouse_id = orders[outcome.key]
+        order, warehouse_id = sending[outcome.key]
         if not outcome.ok:
             hold_sales_order(order, f"{ctx.channel.name} refused the order: {outcome.error}", actor)
             ctx.report.counts["held"] += 1
             ctx.report.note(f"Order {order.number} is on hold: {outcome.error}")
             continue
-        sent = mark_sales_order_sent(
-            order, statuses, ctx.channel, outcome.external_id, warehouse_id, actor, _sent_detail(ctx, outcome)
-        )
-        _count_sent(ctx, sent, f"Order {order.number}", outcome)
+        accepted.append((order, outcome, warehouse_id))
+    marked = mark_sales_orders_sent(
+        [(order, o.external_id, warehouse_id, _sent_detail(ctx, o)) for order, o, warehouse_id in accepted],
+        statuses,
+        ctx.channel,
+        actor,
+    )
+    for order, outcome, _ in accepted:
+        _count_sent(ctx, order.pk in marked, f"Order {order.number}", outcome)
+    return not pushed.stopped_by
 
 
 def _fulfillment_request(order: SalesOrder, location: str, lines) -> FulfillmentRequest:

@@ -259,6 +259,52 @@ def test_receive_shipments_records_zero_quantities_without_error(linked):
     assert not InventoryAdjustment.objects.filter(reason=AdjustmentReason.SHIPMENT).exists()
 
 
+def test_a_shipment_that_cannot_be_recorded_mid_batch_keeps_the_others_whole_and_a_rerun_adds_the_rest(
+    linked,
+):
+    """Shipments are recorded in batches: one that cannot be stored (its stock level would
+    leave its range) rolls its batch back, the shipments before it are recorded one by
+    one, the run fails at it, and nothing of it or after it is half-stored; once the
+    cause is fixed a rerun records the rest, none twice."""
+    workflows_on(linked)
+    wh1 = linked.world.warehouses["ACME-US-1"]
+    for sku in ("SKU-1", "SKU-2", "SKU-1"):
+        linked.place_order(sku=sku, quantity=1)
+    run(linked.marketplace, JobType.IMPORT_ORDERS)
+    run(linked.threepl, JobType.SEND_ORDERS)
+    first, poisoned, last = SalesOrder.objects.order_by("pk")
+    sku2 = InventoryLevel.objects.filter(product=linked.products["SKU-2"], warehouse=wh1)
+    sku2.update(on_hand=-(2**31))
+
+    failed = run(linked.threepl, JobType.RECEIVE_SHIPMENTS)
+
+    assert failed.status == RunStatus.FAILED
+    assert "internal error (ValidationError)" in failed.messages[-1]
+    assert failed.counts == {"received": 1}
+    assert [s.sales_order for s in Shipment.objects.all()] == [first]
+
+    def shipped():
+        entries = InventoryAdjustment.objects.filter(reason=AdjustmentReason.SHIPMENT)
+        return sorted((e.product.sku, e.quantity) for e in entries)
+
+    assert shipped() == [("SKU-1", -1)]
+    poisoned.refresh_from_db()
+    last.refresh_from_db()
+    assert (poisoned.status, last.status) == (SalesOrderStatus.SENT, SalesOrderStatus.SENT)
+
+    sku2.update(on_hand=5)
+    again = run(linked.threepl, JobType.RECEIVE_SHIPMENTS)
+    assert (again.status, again.counts) == (RunStatus.SUCCESS, {"received": 2, "already_received": 1})
+    assert sorted(s.sales_order.pk for s in Shipment.objects.all()) == [first.pk, poisoned.pk, last.pk]
+    assert shipped() == [
+        ("SKU-1", -1),
+        ("SKU-1", -1),
+        ("SKU-2", -1),
+    ]
+    assert set(SalesOrder.objects.values_list("status", flat=True)) == {SalesOrderStatus.SHIPPED}
+    assert run(linked.threepl, JobType.RECEIVE_SHIPMENTS).counts == {"already_received": 3}
+
+
 def test_export_tracking_tells_the_marketplace_once(linked):
     workflows_on(linked)
     placed = linked.place_order(quantity=2)

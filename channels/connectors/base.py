@@ -356,6 +356,15 @@ class Connector:
     ) -> Fetched[ChannelShipment]:
         self._unsupported("Receive Shipments")
 
+    def receive_shipment_pages(
+        self, ids: list[str] | None = None, since: str | None = None
+    ) -> Iterator[Fetched[ChannelShipment]]:
+        """Receive Shipments' read handed on page by page as it arrives, so that the
+        engine records one page before the next is read and never holds the whole read.
+        Each page's `cursor` is where a read resumes once that page and every one before
+        it were handled. A platform read in one go yields that one read."""
+        yield self.receive_shipments(ids, since)
+
     def import_inventory(self) -> Fetched[StockLevel]:
         self._unsupported("Import Inventory")
 
@@ -366,6 +375,12 @@ class Connector:
         self, ids: list[str] | None = None, since: str | None = None
     ) -> Fetched[ChannelReceipt]:
         self._unsupported("Receive Receipts")
+
+    def receive_receipt_pages(
+        self, ids: list[str] | None = None, since: str | None = None
+    ) -> Iterator[Fetched[ChannelReceipt]]:
+        """Receive Receipts' read page by page, as receive_shipment_pages."""
+        yield self.receive_receipts(ids, since)
 
     def cancel_fulfillment(self, reference: str, external_id: str) -> bool:
         """Cancel a sent order's fulfillment at the platform: True when it is cancelled

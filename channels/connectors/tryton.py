@@ -17,6 +17,7 @@ output locations are written explicitly, as the client would have filled them in
 """
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -45,6 +46,10 @@ from .tryton_rpc import TrytonSession, TrytonUserError
 BATCH = 100
 # One page of a search_read.
 PAGE_SIZE = 500
+# One page of shipments or receipts read since the cursor: the engine records a page
+# before the next is read, so this bounds what a run holds, whatever its size (a page of
+# 500 held 5 MB more at 1,000 orders than at 200; bench/tryton.py).
+CHANGED_PAGE_SIZE = 100
 # Bounds a paging loop that never ends.
 MAX_PAGES = 2000
 # Each read goes back this far before the cursor: Tryton stamps write_date with its
@@ -211,19 +216,26 @@ class TrytonConnector(Connector):
         return {c: known[c] for c in codes if known.get(c)}
 
     def _all(self, model: str, domain: list, fields: list[str], context=None, by_change=False) -> list[dict]:
-        """Every record of `domain`, a page at a time. Pages follow each other by key, not
-        offset: a record that changes while the pages are read moves in the order and
-        would shift an offset past another. By id, or by (write_date, id) with `by_change`."""
+        """Every record of `domain` (see _pages)."""
+        return [record for page in self._pages(model, domain, fields, context, by_change) for record in page]
+
+    def _pages(
+        self, model: str, domain: list, fields: list[str], context=None, by_change=False, size=None
+    ) -> Iterator[list[dict]]:
+        """Every record of `domain`, a page at a time as Tryton answers it. Pages follow
+        each other by key, not offset: a record that changes while the pages are read
+        moves in the order and would shift an offset past another. By id, or by
+        (write_date, id) with `by_change`; `size` records a page (PAGE_SIZE)."""
+        size = size or PAGE_SIZE
         order = [("write_date", "ASC"), ("id", "ASC")] if by_change else [("id", "ASC")]
-        records: list[dict] = []
         after: list = []
         for _ in range(MAX_PAGES):
             found = self.rpc.search_read(
-                model, [*domain, *after], fields, limit=PAGE_SIZE, order=order, context=context
+                model, [*domain, *after], fields, limit=size, order=order, context=context
             )
-            records.extend(found)
-            if len(found) < PAGE_SIZE:
-                return records
+            yield found
+            if len(found) < size:
+                return
             last = found[-1]
             if by_change:
                 after = [
@@ -478,12 +490,16 @@ class TrytonConnector(Connector):
         return addresses
 
     def _codes(self, model: str, codes: set[str]) -> dict[str, int]:
+        """Code → id of the countries or subdivisions Tryton has, each code read once a run."""
         codes = {c for c in codes if c and not c.endswith("-") and not c.startswith("-")}
-        if not codes:
-            return {}
-        return {
-            r["code"]: r["id"] for r in self.rpc.search_read(model, [("code", "in", sorted(codes))], ["code"])
-        }
+        known = self._cache.setdefault(model, {})
+        missing = sorted(codes - known.keys())
+        if missing:
+            answered = self.rpc.search_read(model, [("code", "in", missing)], ["code"])
+            found = {r["code"]: r["id"] for r in answered}
+            for code in missing:
+                known[code] = found.get(code)
+        return {c: known[c] for c in codes if known.get(c)}
 
     def _carriers(self) -> dict[tuple[str, str], int]:
         """(carrier code, service code) → Tryton carrier: the carrier's party name is the
@@ -528,9 +544,9 @@ class TrytonConnector(Connector):
 
     def _changed(
         self, model: str, states, fields: list[str], ids, since
-    ) -> tuple[list[dict], datetime | None]:
-        """Shipments in `states`: exactly `ids`, or those written since the cursor in
-        write order; and the cursor's time."""
+    ) -> tuple[Iterator[list[dict]], datetime | None]:
+        """Pages of shipments in `states`: exactly `ids`, or those written since the
+        cursor in write order; and the cursor's time."""
         domain: list = [("state", "in", list(states))]
         start = None
         if ids is not None:
@@ -539,7 +555,8 @@ class TrytonConnector(Connector):
             start = _parse_cursor(since)
             if start:
                 domain.append(("write_date", ">=", start - CURSOR_OVERLAP))
-        return self._all(model, domain, ["write_date", "create_date", *fields], by_change=True), start
+        fields = ["write_date", "create_date", *fields]
+        return self._pages(model, domain, fields, by_change=True, size=CHANGED_PAGE_SIZE), start
 
     def _moves(self, records: list[dict], field: str) -> dict[int, list[dict]]:
         move_ids = [m for r in records for m in r.get(field) or ()]
@@ -567,29 +584,41 @@ class TrytonConnector(Connector):
         return tuple(Line(sku=code, quantity=quantity) for code, quantity in totals.items())
 
     def _fetched(self, records, start, ids, parse, what: str) -> Fetched:
-        """Parse record by record; the cursor moves to the latest change read, never past
-        a record that could not be read (it is read again next time)."""
-        fetched = Fetched()
+        """Records read in one go, parsed as one page of _parsed_pages."""
+        return next(self._parsed_pages([records], start, ids, lambda _: parse, what))
+
+    def _parsed_pages(self, pages, start, ids, prepare, what: str) -> Iterator[Fetched]:
+        """Each page of raw records parsed record by record (`prepare(records)` reads what
+        the page needs and answers the parser). A page's cursor is the latest change read
+        so far, never past a record that could not be read (it is read again next time)."""
         latest, stuck = None, None
-        for record in records:
-            moment = record.get("write_date") or record.get("create_date")
-            try:
-                fetched.items.append(parse(record))
-            except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
-                fetched.messages.append(f"Skipped {what} {record.get('id', '?')}: unreadable ({exc}).")
-                stuck = moment if stuck is None or (moment and moment < stuck) else stuck
-                continue
-            if moment and (latest is None or moment > latest):
-                latest = moment
-        if ids is None:
-            position = stuck - timedelta(microseconds=1) if stuck else latest
-            if start and (position is None or position < start):
-                position = start
-            fetched.cursor = _iso(position) if position else None
-        return fetched
+        for records in pages:
+            parse = prepare(records)
+            fetched = Fetched()
+            for record in records:
+                moment = record.get("write_date") or record.get("create_date")
+                try:
+                    fetched.items.append(parse(record))
+                except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
+                    fetched.messages.append(f"Skipped {what} {record.get('id', '?')}: unreadable ({exc}).")
+                    stuck = moment if stuck is None or (moment and moment < stuck) else stuck
+                    continue
+                if moment and (latest is None or moment > latest):
+                    latest = moment
+            if ids is None:
+                position = stuck - timedelta(microseconds=1) if stuck else latest
+                if start and (position is None or position < start):
+                    position = start
+                fetched.cursor = _iso(position) if position else None
+            yield fetched
 
     def receive_shipments(self, ids=None, since=None) -> Fetched[ChannelShipment]:
-        records, start = self._changed(
+        return _joined(self.receive_shipment_pages(ids, since))
+
+    def receive_shipment_pages(self, ids=None, since=None) -> Iterator[Fetched[ChannelShipment]]:
+        """Done customer shipments a page (CHANGED_PAGE_SIZE) at a time, each page with its moves
+        and packages read and parsed before the next page is read."""
+        pages, start = self._changed(
             "stock.shipment.out",
             DONE_SHIPMENT,
             [
@@ -604,24 +633,28 @@ class TrytonConnector(Connector):
             ids,
             since,
         )
-        moves = self._moves(records, "outgoing_moves")
-        tracking = self._package_tracking(records)
-        keys = self._warehouse_keys()
 
-        def parse(raw: dict) -> ChannelShipment:
-            carrier = raw.get("carrier.") or {}
-            return ChannelShipment(
-                external_id=str(raw["id"]),
-                order_reference=str(raw["reference"] or ""),
-                location=keys.get(raw["warehouse"], str(raw["warehouse"])),
-                tracking_number=raw.get("shipping_reference") or tracking.get(raw["id"], ""),
-                shipped_at=raw["write_date"] or raw["create_date"],
-                lines=self._lines(moves[raw["id"]], f"Shipment {raw['id']}"),
-                carrier_code=(carrier.get("party.") or {}).get("name") or "",
-                service_code=(carrier.get("carrier_product.") or {}).get("code") or "",
-            )
+        def prepare(records: list[dict]):
+            moves = self._moves(records, "outgoing_moves")
+            tracking = self._package_tracking(records)
+            keys = self._warehouse_keys()
 
-        return self._fetched(records, start, ids, parse, "shipment")
+            def parse(raw: dict) -> ChannelShipment:
+                carrier = raw.get("carrier.") or {}
+                return ChannelShipment(
+                    external_id=str(raw["id"]),
+                    order_reference=str(raw["reference"] or ""),
+                    location=keys.get(raw["warehouse"], str(raw["warehouse"])),
+                    tracking_number=raw.get("shipping_reference") or tracking.get(raw["id"], ""),
+                    shipped_at=raw["write_date"] or raw["create_date"],
+                    lines=self._lines(moves[raw["id"]], f"Shipment {raw['id']}"),
+                    carrier_code=(carrier.get("party.") or {}).get("name") or "",
+                    service_code=(carrier.get("carrier_product.") or {}).get("code") or "",
+                )
+
+            return parse
+
+        return self._parsed_pages(pages, start, ids, prepare, "shipment")
 
     def _package_tracking(self, records: list[dict]) -> dict[int, str]:
         """Shipment id → its packages' tracking numbers, for shipments that carry none
@@ -643,22 +676,29 @@ class TrytonConnector(Connector):
         return {shipment: ", ".join(numbers) for shipment, numbers in tracking.items()}
 
     def receive_receipts(self, ids=None, since=None) -> Fetched[ChannelReceipt]:
-        records, start = self._changed(
+        return _joined(self.receive_receipt_pages(ids, since))
+
+    def receive_receipt_pages(self, ids=None, since=None) -> Iterator[Fetched[ChannelReceipt]]:
+        pages, start = self._changed(
             "stock.shipment.in", RECEIVED_SHIPMENT, ["reference", "warehouse", "incoming_moves"], ids, since
         )
-        moves = self._moves(records, "incoming_moves")
-        keys = self._warehouse_keys()
 
-        def parse(raw: dict) -> ChannelReceipt:
-            return ChannelReceipt(
-                external_id=str(raw["id"]),
-                purchase_order_reference=str(raw["reference"] or ""),
-                location=keys.get(raw["warehouse"], str(raw["warehouse"])),
-                received_at=raw["write_date"] or raw["create_date"],
-                lines=self._lines(moves[raw["id"]], f"Supplier shipment {raw['id']}"),
-            )
+        def prepare(records: list[dict]):
+            moves = self._moves(records, "incoming_moves")
+            keys = self._warehouse_keys()
 
-        return self._fetched(records, start, ids, parse, "receipt")
+            def parse(raw: dict) -> ChannelReceipt:
+                return ChannelReceipt(
+                    external_id=str(raw["id"]),
+                    purchase_order_reference=str(raw["reference"] or ""),
+                    location=keys.get(raw["warehouse"], str(raw["warehouse"])),
+                    received_at=raw["write_date"] or raw["create_date"],
+                    lines=self._lines(moves[raw["id"]], f"Supplier shipment {raw['id']}"),
+                )
+
+            return parse
+
+        return self._parsed_pages(pages, start, ids, prepare, "receipt")
 
     def import_inventory(self) -> Fetched[StockLevel]:
         fetched = Fetched()
@@ -877,6 +917,17 @@ class TrytonConnector(Connector):
             for u in units
             if u["category"] == base["category"]
         }
+
+
+def _joined(pages) -> Fetched:
+    """A read's pages as one Fetched (the pages hold distinct records): every item and
+    message, the last page's cursor."""
+    whole = Fetched()
+    for page in pages:
+        whole.items.extend(page.items)
+        whole.messages.extend(page.messages)
+        whole.cursor = page.cursor
+    return whole
 
 
 def _convert(template: dict, dimension: str, factors: dict[int, Decimal]) -> Decimal | None:

@@ -487,7 +487,7 @@ class Asked(Answers):
 
 
 def test_pages_follow_each_other_by_change_time_and_id_not_by_offset(monkeypatch):
-    monkeypatch.setattr("channels.connectors.tryton.PAGE_SIZE", 2)
+    monkeypatch.setattr("channels.connectors.tryton.CHANGED_PAGE_SIZE", 2)
     moment = {
         "__class__": "datetime",
         "year": 2026,
@@ -509,16 +509,17 @@ def test_pages_follow_each_other_by_change_time_and_id_not_by_offset(monkeypatch
             "incoming_moves": [],
         }
 
+    # A page is parsed (its warehouses read the first time) before the next is read.
     http = Asked(
         *LOGGED_IN,
         {"id": 3, "result": [shipment(1), shipment(2)]},
-        {"id": 4, "result": [shipment(3)]},
-        {"id": 5, "result": [{"id": 5, "code": "MAIN", "name": "Main"}]},
+        {"id": 4, "result": [{"id": 5, "code": "MAIN", "name": "Main"}]},
+        {"id": 5, "result": [shipment(3)]},
     )
     made = TrytonConnector({"database": "db", "user": "u", "password": "p"}, http)
     fetched = made.receive_receipts()
     assert [r.purchase_order_reference for r in fetched.items] == ["SO-1", "SO-2", "SO-3"]
-    first, second = http.asked[2], http.asked[3]
+    first, second = http.asked[2], http.asked[4]
     assert first[1] == 0 and second[1] == 0  # never an offset
     assert second[0][-1] == ["OR", ["write_date", ">", moment], [["write_date", "=", moment], ["id", ">", 2]]]
 

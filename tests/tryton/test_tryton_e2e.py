@@ -24,7 +24,7 @@ from catalog.preflight import master_source_preflight
 from channels import services
 from channels.connectors import connector_for
 from channels.platforms import JobType
-from channels.selectors import product_job_allowed
+from channels.selectors import product_job_allowed, sync_cursor
 from orders import workflow
 from orders.models import PurchaseOrder, SalesOrder
 from orders.services import create_purchase_order, create_sales_order
@@ -190,6 +190,38 @@ def test_a_shipment_picked_short_comes_back_partial(
     order.refresh_from_db()
     assert order.status == "partially_shipped"
     assert [(li.sku, li.quantity) for li in order.shipments.get().lines.all()] == [("TSHIRT-WHT-M", 2)]
+
+
+def test_a_shipment_that_cannot_be_recorded_stops_the_run_before_the_cursor_and_a_rerun_adds_the_rest(
+    world, tryton, tryton_rpc, tryton_warehouse, eager_celery, django_capture_on_commit_callbacks
+):
+    """Three shipments of one page, recorded in one batch: the second cannot be stored (its
+    stock level would leave its range), so the batch is recorded one by one, the first is
+    kept, the run fails at the second and keeps the cursor where it was; fixed, a rerun
+    records the other two, none twice."""
+    wh1 = world.warehouses["ACME-US-1"]
+    orders = [
+        send_order(world, tryton, django_capture_on_commit_callbacks, [{"sku": sku, "quantity": 1}])
+        for sku in ("MUG-12OZ", "BOTTLE-750", "CAP-NAVY")
+    ]
+    tryton_warehouse.ship([int(o.fulfillment_external_id) for o in orders], carrier="UPS", tracking="1ZBATCH")
+    level = InventoryLevel.objects.filter(product__sku="BOTTLE-750", warehouse=wh1)
+    on_hand_before = level.get().on_hand
+    level.update(on_hand=-(2**31))
+    cursor = sync_cursor(tryton, JobType.RECEIVE_SHIPMENTS)
+
+    failed = run(tryton, JobType.RECEIVE_SHIPMENTS)
+
+    assert failed.status == RunStatus.FAILED, failed.messages
+    assert failed.counts.get("received") == 1
+    assert sync_cursor(tryton, JobType.RECEIVE_SHIPMENTS) == cursor
+    assert [o.shipments.count() for o in orders] == [1, 0, 0]
+    level.update(on_hand=on_hand_before)
+    received(run(tryton, JobType.RECEIVE_SHIPMENTS), 2)
+    assert [o.shipments.count() for o in orders] == [1, 1, 1]
+    assert sync_cursor(tryton, JobType.RECEIVE_SHIPMENTS) != cursor
+    assert on_hand(world.acme_us, "BOTTLE-750", wh1) == on_hand_before - 1
+    received(run(tryton, JobType.RECEIVE_SHIPMENTS), 0)
 
 
 def test_a_purchase_order_is_announced_received_in_tryton_and_stocked_here(

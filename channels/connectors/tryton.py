@@ -38,6 +38,7 @@ from .base import (
     PurchaseOrderRequest,
     Pushed,
     StockLevel,
+    read_ahead,
 )
 from .http import JsonHttpClient
 from .tryton_rpc import TrytonSession, TrytonUserError
@@ -654,7 +655,8 @@ class TrytonConnector(Connector):
 
             return parse
 
-        return self._parsed_pages(pages, start, ids, prepare, "shipment")
+        # The next page is read from Tryton while the engine records this one.
+        return read_ahead(self._parsed_pages(pages, start, ids, prepare, "shipment"))
 
     def _package_tracking(self, records: list[dict]) -> dict[int, str]:
         """Shipment id → its packages' tracking numbers, for shipments that carry none
@@ -698,7 +700,7 @@ class TrytonConnector(Connector):
 
             return parse
 
-        return self._parsed_pages(pages, start, ids, prepare, "receipt")
+        return read_ahead(self._parsed_pages(pages, start, ids, prepare, "receipt"))
 
     def import_inventory(self) -> Fetched[StockLevel]:
         fetched = Fetched()

@@ -29,18 +29,20 @@ job). Target: each job at most 1.5 × the bare client's time (job/bare), memory 
 growth during a job does not follow the number of orders: BENCH_ORDERS=200,1000 runs
 each size in a process of its own and compares them).
 
-Measured here (2 cores shared with another session's tests, PostgreSQL, BENCH_ORDERS=200,1000):
-- 1,000 orders: Send Orders job 23.9 s (connector 23.4 s in 51 calls, portal 0.6 s) vs bare
-  23.8 s in 46 calls, job/bare 1.01; shipped in 53.5 s; Receive Shipments job 5.0 s
-  (connector 3.8 s in 25 calls, portal 1.1 s) vs bare 3.4 s in 22 calls, job/bare 1.46;
-- 200 orders: Send Orders job 5.2 s vs bare 4.7 s, 1.11; Receive Shipments job 1.1 s vs
-  bare 0.8 s, 1.39 (the connector's login, preferences and warehouse read weigh more);
-- memory: RSS grew 0.1 / 1.2 MB during Send Orders and 0.0 / 0.0 MB during Receive
-  Shipments at 200 / 1,000 orders, peak 108 / 109 MB: flat (a run holds 100 orders or a
-  page of 100 shipments at a time).
-Receive Shipments is nearest the target: the portal's 1.1 s comes after each page's read,
-not beside it. Before issue 15's work the same machine gave a job of 10 s for 200
-shipments (50 ms each: a transaction, ~37 queries and 3 inventory signals per shipment).
+Measured here (2 cores, PostgreSQL; 1,000 and 200 each in a process of its own), with
+Receive Shipments reading the next page while the portal records the current one:
+- 1,000 orders: Send Orders job 23.6 s (connector 23.0 s in 51 calls, portal 0.6 s) vs
+  bare 22.6 s in 46 calls, job/bare 1.04; shipped in 53.8 s; Receive Shipments job 3.6 s
+  (connector 2.7 s in 25 calls, portal 0.9 s) vs bare 3.2 s in 22 calls, job/bare 1.10;
+- 200 orders: Send Orders job 5.0 s vs bare 4.8 s, 1.05; Receive Shipments job 0.9 s vs
+  bare 0.7 s, 1.23 (the connector's login, preferences and warehouse read weigh more);
+- memory: RSS grew 0.1 / 1.2 MB during Send Orders and 1.1 / 1.1 MB during Receive
+  Shipments at 200 / 1,000 orders, peak 108-110 MB: flat (a run holds 100 orders, or the
+  page being recorded and the next one or two being read).
+Before the pages were read ahead Receive Shipments was 1.46 at 1,000 (the portal's 1.1 s
+after each page's read, not beside it). Before issue 15's batches the same machine gave a
+job of 10 s for 200 shipments (50 ms each: a transaction, ~37 queries and 3 inventory
+signals per shipment).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_tryton,
 recreated), BENCH_ORDERS (1000; a comma-separated list runs each size in turn),

@@ -1,10 +1,12 @@
 """The job runner: one function runs one JobRun of one channel, whatever started it
 (manual button, schedule, webhook, emergency fallback, an order workflow).
 
-Each job reads what it needs from the platform first (Import Orders a page at a time),
-then writes the portal's data through the services of the app that owns each record, each
-record (Import Orders: each page) in its own transaction: a platform that fails part-way
-leaves nothing half-written, and a re-run picks up exactly what is missing. Every job is idempotent: channel records are
+Each job reads what it needs from the platform (Import Orders, Receive Shipments and
+Receive Receipts a page at a time, the next page read while the current one is written),
+then writes the portal's data through the services of the app that owns each record, in
+transactions of one record or of one batch (a batch that fails is written again record by
+record): a platform that fails part-way leaves nothing half-written, and a re-run picks
+up exactly what is missing. Every job is idempotent: channel records are
 keyed by (channel, external id), pushes carry a stable reference the platform
 de-duplicates on. The handlers live beside this module, one per job type
 (`HANDLERS` in automations.jobs).

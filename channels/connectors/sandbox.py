@@ -4,6 +4,7 @@ The sandbox's wire format: Bearer API key, JSON objects, lists paged with `page`
 `next_page`, ISO-8601 UTC timestamps, prices as strings or numbers.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -76,16 +77,20 @@ class SandboxConnector(Connector):
     # Reading -------------------------------------------------------------------------
 
     def _get_all(self, path: str, key: str, ids: list[str] | None = None) -> list:
-        records, page = [], 1
+        return [record for page in self._pages(path, key, ids) for record in page]
+
+    def _pages(self, path: str, key: str, ids: list[str] | None = None) -> Iterator[list]:
+        """The records of a list, one page of the sandbox's at a time."""
+        page = 1
         params = {"ids": ",".join(ids)} if ids else {}
         for _ in range(MAX_PAGES):
             data = self.http.get(path, {**params, "page": page})
             if not isinstance(data, dict) or not isinstance(data.get(key), list):
                 raise ConnectorProtocolError(f"The answer to GET {path} has no list of {key}.")
-            records.extend(data[key])
+            yield data[key]
             page = data.get("next_page")
             if not page:
-                return records
+                return
         raise ConnectorProtocolError(f"GET {path} kept paging past {MAX_PAGES} pages.")
 
     def _parse_each(self, records: list, parse, what: str) -> Fetched:

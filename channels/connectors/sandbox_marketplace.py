@@ -1,5 +1,7 @@
 """Sandbox Marketplace (stable) and Sandbox Marketplace Beta: a sales channel."""
 
+from collections.abc import Iterator
+
 from ..platforms import PLATFORMS, JobType
 from .base import ChannelOrder, Fetched, Outcome, Pushed, StockLevel, TrackingUpdate
 from .sandbox import SandboxConnector, parse_lines, parse_time
@@ -14,6 +16,11 @@ class SandboxMarketplaceConnector(SandboxConnector):
 
     def import_orders(self, ids=None, since=None) -> Fetched[ChannelOrder]:
         return self._parse_each(self._get_all("/api/orders", "orders", ids), self._order, "order")
+
+    def import_order_pages(self, ids=None, since=None) -> Iterator[Fetched[ChannelOrder]]:
+        """One page of the sandbox's at a time, each stored before the next is read."""
+        for records in self._pages("/api/orders", "orders", ids):
+            yield self._parse_each(records, self._order, "order")
 
     @staticmethod
     def _order(raw: dict) -> ChannelOrder:

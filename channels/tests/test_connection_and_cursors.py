@@ -160,18 +160,18 @@ def order(external_id: str, cancelled: bool = False) -> ChannelOrder:
 
 
 class ScriptedConnector(SandboxMarketplaceConnector):
-    """Answers Import Orders from `script` (a list of Fetched or exceptions, one per call)
-    and records the `since` each call was given."""
+    """Answers Import Orders from `script` (a list of Fetched or exceptions, one per read,
+    handed on as one page) and records the `since` each read was given."""
 
     script: list = []
     calls: list = []
 
-    def import_orders(self, ids=None, since=None):
+    def import_order_pages(self, ids=None, since=None):
         type(self).calls.append((ids, since))
         answer = type(self).script.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        yield answer
 
 
 @pytest.fixture

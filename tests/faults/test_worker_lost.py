@@ -14,6 +14,7 @@ from automations import leases
 from automations.models import FINISHED_STATUSES, JobRun, RunStatus
 from automations.services import request_sync
 from channels.platforms import JobType
+from demo.sandbox.server import PAGE_SIZE
 from orders.models import EventAction, SalesOrder, SalesOrderEvent
 
 from .conftest import jobs_queue, needs_services, paused, restore_unacked, swept, wait_for
@@ -21,7 +22,7 @@ from .conftest import jobs_queue, needs_services, paused, restore_unacked, swept
 pytestmark = [needs_services, pytest.mark.django_db(transaction=True)]
 
 # Enough orders that the import is well under way when it reaches the held one.
-ORDERS = 300
+ORDERS = 300  # six of the sandbox's pages (Import Orders stores page by page)
 
 
 def place_orders(linked, n: int = ORDERS) -> list[str]:
@@ -130,12 +131,14 @@ def test_a_run_whose_pool_child_dies_at_every_attempt_fails_with_the_reason_inst
     """A run that kills its worker each time (out of memory on a poison record, a hard
     time limit) must not be delivered again for ever: after MAX_LOST_WORKERS lost
     workers it fails and says why, like a run the sweeper found lost that often."""
-    placed = place_orders(linked, 40)
+    # Four of the sandbox's pages, each stored in a transaction of its own: each attempt
+    # is paused a page further on, the pages before stored.
+    placed = place_orders(linked, 4 * PAGE_SIZE)
     worker = start_worker()
     seen: set[int] = set()
-    held = hold_order(linked.marketplace, placed[10])
+    held = hold_order(linked.marketplace, placed[PAGE_SIZE + 10])
     run = request_sync(linked.world.account_admin, linked.marketplace, JobType.IMPORT_ORDERS)
-    for next_held in (placed[20], placed[30], None):
+    for next_held in (placed[2 * PAGE_SIZE + 10], placed[3 * PAGE_SIZE + 10], None):
         paused(seen)
         worker.kill_pool_child()
         # The next attempt is paused further on (held before this one is released).
@@ -159,9 +162,10 @@ def test_a_run_whose_pool_child_dies_at_every_attempt_fails_with_the_reason_inst
 def test_orders_stored_by_an_attempt_whose_worker_died_still_reach_the_order_workflows(
     start_worker, linked, hold_order
 ):
-    placed = place_orders(linked, 40)
+    placed = place_orders(linked, 3 * PAGE_SIZE)
     worker = start_worker()
-    held = hold_order(linked.marketplace, placed[20])
+    # Paused in the third page: the first two were stored (and announced) by then.
+    held = hold_order(linked.marketplace, placed[2 * PAGE_SIZE + 10])
     run = request_sync(linked.world.account_admin, linked.marketplace, JobType.IMPORT_ORDERS)
     paused(set())
     worker.kill_pool_child()

@@ -321,7 +321,7 @@ def test_webhooks_that_never_come_are_made_up_by_the_emergency_full_sync(world, 
         None,
     )
     reconcile_account(world.acme_us.pk, now=timezone.now())
-    placed = medusa_admin.create_order({"MUG-12OZ": 2}, email="unheard@example.com")
+    placed = medusa_admin.create_order({"TSHIRT-WHT-M": 2}, email="unheard@example.com")
     due = ScheduleEntry.objects.get(kind=ScheduleKind.EMERGENCY, channel=channel).next_run_at
 
     def publish(messages):
@@ -334,7 +334,7 @@ def test_webhooks_that_never_come_are_made_up_by_the_emergency_full_sync(world, 
     assert emergency.messages[0].startswith("Full synchronization: the webhook job had no successful run")
     order = stored(channel, placed)
     assert order.customer_email == "unheard@example.com"
-    assert [(line.sku, line.quantity) for line in order.lines.all()] == [("MUG-12OZ", 2)]
+    assert [(line.sku, line.quantity) for line in order.lines.all()] == [("TSHIRT-WHT-M", 2)]
     # The full sync read from the start (no cursor yet) and kept its position: the next
     # one reads only what changed since, and stores nothing twice.
     assert SalesOrder.objects.filter(channel=channel, external_id=placed["id"]).count() == 1
@@ -355,6 +355,10 @@ def test_a_stock_change_is_pushed_to_its_medusa_location_in_real_time(
     # The push task is recorded instead of sent: the test plays the worker.
     due = []
     monkeypatch.setattr(tasks.push_inventory, "apply_async", lambda args, countdown: due.append(args))
+    # Every SKU of the shared store keeps stock to sell for the other tests' orders.
+    for product in Product.objects.filter(account=world.acme_us, sku__in=medusa_peer.skus):
+        for warehouse in (world.warehouses["ACME-US-1"], world.warehouses["ACME-US-2"]):
+            set_on_hand(product, warehouse, 100, LEDGER)
     cap = Product.objects.get(account=world.acme_us, sku="CAP-NAVY")
     reno = world.warehouses["ACME-US-2"]
     set_on_hand(cap, reno, 30, LEDGER)

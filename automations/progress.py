@@ -54,12 +54,6 @@ def track_pages(run: JobRun, pages: Iterable) -> Iterator:
     _save_run(run, done, max(total, done))
 
 
-def show(run: JobRun, done: int, total: int) -> None:
-    """Save a run's progress as its job counts it (a job writing records in batches, as
-    they arrive page by page: the total is what arrived so far)."""
-    _save_run(run, done, total)
-
-
 def _save_run(run: JobRun, done: int, total: int) -> None:
     run.progress = {"done": done, "total": total}
     JobRun.objects.filter(pk=run.pk).update(progress=run.progress)

@@ -14,7 +14,6 @@ from channels.platforms import JobType
 from orders.models import PurchaseOrder, Receipt, SalesOrder, Shipment
 from orders.services import Arriving, record_receipts, record_shipments
 
-from .. import progress
 from .common import carrier_check, not_yet_received, referenced_documents
 from .runner import JobContext, handles
 
@@ -79,22 +78,17 @@ def receive_receipts(ctx: JobContext) -> None:
 
 def _receive(ctx: JobContext, pages, kind: Arrival) -> None:
     """Record each new shipment or receipt through the orders service, after the API
-    validation rules, page by page as the platform hands them on (a run never holds more
-    than a page). RECORD_BATCH records are written in one transaction; a batch that
-    fails is rolled back and written again record by record, each in its own
-    transaction, so a failure part-way stores whole records only. The cursor moves once
-    a page and every page before it were handled."""
+    validation rules, page by page as the platform hands them on (a run holds the page it
+    records and the one or two read ahead, whatever its size). RECORD_BATCH records are
+    written in one transaction; a batch that fails is rolled back and written again record
+    by record, each in its own transaction, so a failure part-way stores whole records
+    only. The cursor moves once a page and every page before it were handled."""
     locations = ctx.location_to_warehouse()
-    done = total = 0
-    for page in pages:
+    for page in ctx.track_pages(pages):
         fresh = list(not_yet_received(ctx, page, kind.model))
-        total += len(fresh)
-        progress.show(ctx.run, done, total)
         for start in range(0, len(fresh), RECORD_BATCH):
             batch = fresh[start : start + RECORD_BATCH]
             _record_batch(ctx, _arriving(ctx, batch, kind, locations), kind)
-            done += len(batch)
-            progress.show(ctx.run, done, total)
         ctx.keep_cursor(page)
 
 

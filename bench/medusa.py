@@ -44,6 +44,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script too: python bench/medusa.py
+from bench.harness import RssPeak, django_setup, fresh_database, rss_mb  # noqa: E402
+
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_medusa")
 ORDERS = int(os.environ.get("BENCH_ORDERS", "5000"))
 SKUS = int(os.environ.get("BENCH_SKUS", "2000"))
@@ -51,62 +54,6 @@ NAIVE_SAMPLE = int(os.environ.get("BENCH_NAIVE_SAMPLE", "100"))
 SEEDS = ROOT / "bench" / "medusa_seed"
 TARGET_RATIO = 1.5
 TARGET_SECOND_RUN_CALLS = 2
-
-
-def _setup() -> None:
-    os.environ.update(
-        DATABASE_URL=DB_URL,
-        DJANGO_SETTINGS_MODULE="oms.settings",
-        LOG_LEVEL="WARNING",
-        # DEBUG off as in production (with it on, Django keeps every query in memory).
-        DEBUG="false",
-        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-only-" + "x" * 50,
-        # A busy shared machine: Medusa's batch routes may take longer than the default.
-        CHANNEL_CONNECTOR_TIMEOUT=os.environ.get("CHANNEL_CONNECTOR_TIMEOUT", "60"),
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _fresh_database() -> None:
-    import psycopg
-    from django.core.management import call_command
-    from django.db import connections
-
-    connections.close_all()
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0)
-
-
-class RssPeak:
-    """The highest resident set size of this process while the block runs (sampled)."""
-
-    def __enter__(self):
-        self.peak, self._running = _rss_mb(), True
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while self._running:
-            self.peak = max(self.peak, _rss_mb())
-            time.sleep(0.02)
-
-    def __exit__(self, *exc):
-        self._running = False
-        self._thread.join()
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class CountingClient:
@@ -210,7 +157,7 @@ def bench_orders(peer_module, medusa, channel) -> bool:
     bare_before, rows, bare_rss = _bare_paging(medusa)
     # Import Orders before the connector's read alone: RSS never shrinks, so the phase
     # that holds the whole read must come after the one whose peak is measured.
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
     first, import_time, calls, import_rss = _run(channel, JobType.IMPORT_ORDERS)
     # The connector's read alone, every order held (what Import Orders asks of Medusa,
     # nothing stored).
@@ -344,14 +291,18 @@ def bench_inventory(peer_module, medusa, account, warehouses, channel) -> None:
 
 
 def main() -> int:
-    _setup()
+    django_setup(
+        DB_URL,
+        # A busy shared machine: Medusa's batch routes may take longer than the default.
+        CHANNEL_CONNECTOR_TIMEOUT=os.environ.get("CHANNEL_CONNECTOR_TIMEOUT", "60"),
+    )
     from tests.medusa import peer as peer_module
 
     reason = peer_module.unavailable()
     if reason:
         print(f"skipped: {reason}")
         return 0
-    _fresh_database()
+    fresh_database(DB_URL)
     folder = Path(tempfile.mkdtemp(prefix="bench-medusa-"))
     medusa = peer_module.start(DB_URL.rsplit("/", 1)[0] + "/postgres", folder)
     try:

@@ -37,6 +37,9 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script too: python bench/push.py
+from bench.harness import django_setup, fresh_database  # noqa: E402
+
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_push")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 ADJUSTMENTS = int(os.environ.get("BENCH_ADJUSTMENTS", "10000"))
@@ -55,37 +58,12 @@ SHOPS = [
 ]
 
 
-def _setup() -> None:
-    os.environ.update(
-        DATABASE_URL=DB_URL,
-        REDIS_URL=REDIS_URL,
-        DJANGO_SETTINGS_MODULE="oms.settings",
-        LOG_LEVEL="WARNING",
-        # DEBUG off as in production (with it on, Django keeps every query in memory).
-        DEBUG="false",
-        # The worker decrypts the channel credentials this process stores: same key.
-        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-only-" + "x" * 50,
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
 def _fresh_database() -> None:
     """An empty, migrated database and an empty broker for each trial."""
-    import psycopg
     import redis
-    from django.core.management import call_command
-    from django.db import connections
 
-    connections.close_all()
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    fresh_database(DB_URL)
     redis.Redis.from_url(REDIS_URL).flushdb()
-    call_command("migrate", verbosity=0)
 
 
 def _seed(store):
@@ -292,7 +270,8 @@ def _report(result: dict, naive_calls: int) -> bool:
 
 
 def main() -> None:
-    _setup()
+    # The worker decrypts the channel credentials this process stores: same key.
+    django_setup(DB_URL, REDIS_URL=REDIS_URL)
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
     results = [_trial(writers, log_dir) for writers in WRITER_COUNTS]
     naive_calls = ADJUSTMENTS * CHANNELS

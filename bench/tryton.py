@@ -56,13 +56,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script too: python bench/tryton.py
+from bench.harness import RssPeak, django_setup, fresh_database  # noqa: E402
+
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_tryton")
 SIZES = [int(n) for n in os.environ.get("BENCH_ORDERS", "1000").split(",") if n.strip()]
 TRACE = os.environ.get("BENCH_TRACEMALLOC") == "1"
@@ -78,69 +80,6 @@ CHANGED_PAGE = 100  # the connector's CHANGED_PAGE_SIZE
 WARM = 20
 # The customer every benchmark order ships to (the portal's orders and the bare client's).
 SHIP_TO = {"city": "Newark", "region": "NJ", "postal_code": "07102", "country": "US"}
-
-
-def _setup() -> None:
-    os.environ.update(
-        DATABASE_URL=DB_URL,
-        DJANGO_SETTINGS_MODULE="oms.settings",
-        LOG_LEVEL="WARNING",
-        DEBUG="false",
-        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-only-" + "x" * 50,
-    )
-    # No worker here: the jobs run in this process, and whatever they queue stays in a
-    # broker folder of the benchmark's own.
-    os.environ.pop("REDIS_URL", None)
-    os.environ["OMS_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-tryton-var-")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _fresh_database() -> None:
-    import psycopg
-    from django.core.management import call_command
-    from django.db import connections
-
-    connections.close_all()
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0)
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-class RssPeak:
-    """The process's resident memory sampled in a thread: its growth over a block."""
-
-    def __init__(self):
-        self.start = self.peak = _rss_mb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss_mb())
-
-    def __enter__(self):
-        self.start = self.peak = _rss_mb()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss_mb())
-
-    @property
-    def growth(self) -> float:
-        return self.peak - self.start
 
 
 class Counted:
@@ -447,14 +386,17 @@ def _run_job(channel, job_type, http) -> dict:
 
 def measure(orders: int) -> dict:
     """One run at `orders` orders: the figures of both jobs and of the bare client."""
-    _setup()
+    # No worker here: the jobs run in this process, and whatever they queue stays in a
+    # broker folder of the benchmark's own.
+    os.environ.pop("REDIS_URL", None)
+    django_setup(DB_URL, OMS_VAR_DIR=tempfile.mkdtemp(prefix="bench-tryton-var-"))
     from channels.platforms import JobType
     from orders.models import SalesOrder, SalesOrderStatus
 
     job_side = bare_side = None
     try:
         job_side, bare_side = Side(orders), Side(orders)
-        _fresh_database()
+        fresh_database(DB_URL)
         account, channel = _seed_portal(job_side.peer, orders)
         spent: dict = {}
         _timed_connector_methods(spent)

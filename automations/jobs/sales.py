@@ -40,7 +40,7 @@ ORDER_FIELDS = (
 def import_orders(ctx: JobContext) -> None:
     """Page by page as the platform hands them on: each page stored, announced to the
     workflows and its cursor kept before the next is taken, so a read that fails later
-    keeps what was done and memory holds one page."""
+    keeps what was done and memory holds a few pages (the one stored, those read ahead)."""
     for page in ctx.track_pages(ctx.connector.import_order_pages(ctx.ids, since=ctx.since)):
         ctx.report.absorb(page)
         _import_page(ctx, page.items)

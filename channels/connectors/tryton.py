@@ -614,7 +614,7 @@ class TrytonConnector(Connector):
             yield fetched
 
     def receive_shipments(self, ids=None, since=None) -> Fetched[ChannelShipment]:
-        return _joined(self.receive_shipment_pages(ids, since))
+        return Fetched.joined(self.receive_shipment_pages(ids, since), key=lambda s: s.external_id)
 
     def receive_shipment_pages(self, ids=None, since=None) -> Iterator[Fetched[ChannelShipment]]:
         """Done customer shipments a page (CHANGED_PAGE_SIZE) at a time, each page with its moves
@@ -678,7 +678,7 @@ class TrytonConnector(Connector):
         return {shipment: ", ".join(numbers) for shipment, numbers in tracking.items()}
 
     def receive_receipts(self, ids=None, since=None) -> Fetched[ChannelReceipt]:
-        return _joined(self.receive_receipt_pages(ids, since))
+        return Fetched.joined(self.receive_receipt_pages(ids, since), key=lambda r: r.external_id)
 
     def receive_receipt_pages(self, ids=None, since=None) -> Iterator[Fetched[ChannelReceipt]]:
         pages, start = self._changed(
@@ -919,17 +919,6 @@ class TrytonConnector(Connector):
             for u in units
             if u["category"] == base["category"]
         }
-
-
-def _joined(pages) -> Fetched:
-    """A read's pages as one Fetched (the pages hold distinct records): every item and
-    message, the last page's cursor."""
-    whole = Fetched()
-    for page in pages:
-        whole.items.extend(page.items)
-        whole.messages.extend(page.messages)
-        whole.cursor = page.cursor
-    return whole
 
 
 def _convert(template: dict, dimension: str, factors: dict[int, Decimal]) -> Decimal | None:
